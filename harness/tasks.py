@@ -1,0 +1,110 @@
+"""The task interface the runner drives, and the registry of task names.
+
+A task knows its data, how to turn a sample into chat messages for a prompt
+format, and how to score a completion. It knows nothing about backends.
+Benchmarks register themselves from their own `tasks` module, listed in
+`TASK_MODULES`, so adding a benchmark never edits the runner.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from harness.types import Sample, UserError, Verdict
+
+
+@dataclass
+class Prompt:
+    """What a backend receives for one sample: chat messages, plus tools for native FC."""
+
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class Scored:
+    """A scored completion: the verdict and the calls decoded from the text."""
+
+    verdict: Verdict
+    decoded: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Task(Protocol):
+    name: str  # "bfcl:simple_python"
+    formats: tuple[str, ...]  # formats this task can be rendered in; first is the default
+
+    def samples(self) -> list[Sample]: ...
+
+    def prompt(self, sample: Sample, fmt: str) -> Prompt: ...
+
+    def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored: ...
+
+
+# Modules that call `register` at import time.
+TASK_MODULES = ["harness.bfcl.tasks", "harness.apibank.tasks", "harness.toolrl_task"]
+
+_TASKS: dict[str, Callable[[], Task]] = {}
+_GROUPS: dict[str, list[str]] = {}
+_LOADED = False
+
+
+def register(name: str, factory: Callable[[], Task]) -> None:
+    _TASKS[name] = factory
+
+
+def register_group(name: str, members: list[str]) -> None:
+    _GROUPS[name] = list(members)
+
+
+def _load_modules() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    for mod in TASK_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+    _LOADED = True
+
+
+def known_tasks() -> list[str]:
+    _load_modules()
+    return sorted(_TASKS)
+
+
+def known_groups() -> dict[str, list[str]]:
+    _load_modules()
+    return dict(_GROUPS)
+
+
+def expand(spec: str) -> list[str]:
+    """Turn "bfcl:simple_python,apibank:all" into task names, groups expanded, order kept."""
+    _load_modules()
+    out: list[str] = []
+    for part in [p.strip() for p in spec.split(",") if p.strip()]:
+        if part in _GROUPS:
+            names = _GROUPS[part]
+        elif part in _TASKS:
+            names = [part]
+        else:
+            hint = ", ".join(sorted(set(_GROUPS) | set(_TASKS))[:40])
+            raise UserError(f"unknown task {part!r}; known tasks and groups: {hint}")
+        for n in names:
+            if n not in out:
+                out.append(n)
+    if not out:
+        raise UserError("no tasks given")
+    return out
+
+
+def get(name: str) -> Task:
+    _load_modules()
+    if name not in _TASKS:
+        raise UserError(f"unknown task {name!r}")
+    return _TASKS[name]()
