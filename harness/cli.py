@@ -19,7 +19,7 @@ SUBCOMMANDS = [
     "harness.cli_score",
     "harness.cli_data",
     "trainer.cli_train",
-    "leaderboards.cli_leaderboard",
+    "harness.cli_leaderboard",
 ]
 
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name == name:  # subcommand not built yet
+            if exc.name and name.startswith(exc.name):  # subcommand not built yet
                 continue
             raise
         module.add_parser(sub)

@@ -1,0 +1,96 @@
+"""`rest eval`: score a model on benchmark tasks."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+DEFAULT_TASKS = "bfcl:simple_python"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="evaluate a model on BFCL / API-Bank tasks",
+        description="Generate with a backend, score with the official-equivalent checkers, write "
+        "DIR/<run-name>/samples/<task>.jsonl and summary.json, print a table.",
+    )
+    p.add_argument("--model", default=None,
+                   help="local HF checkpoint dir (incl. LoRA adapter dirs), hub id, or served model name for "
+                        "--backend openai; default: the embedded SmolLM2-135M-Instruct")
+    p.add_argument("--backend", default="hf", help="generation backend: hf (default), vllm, openai, llamacpp")
+    p.add_argument("--tasks", default=DEFAULT_TASKS,
+                   help=f"comma-separated tasks or groups, e.g. bfcl:simple_python,bfcl:live,apibank:all "
+                        f"(default {DEFAULT_TASKS}; see --list-tasks)")
+    p.add_argument("--list-tasks", action="store_true", help="list known tasks and groups, then exit")
+    p.add_argument("--format", default="auto", choices=["auto", "prompting", "fc", "toolrl", "apibank"],
+                   help="prompt format; auto = each task's default (BFCL: prompting, API-Bank: its own prompt)")
+    p.add_argument("--limit", type=int, default=None, help="score only the first N samples of each task")
+    p.add_argument("--batch-size", type=int, default=8, help="prompts per generation batch (default 8)")
+    p.add_argument("--max-new-tokens", type=int, default=256, help="generation budget per sample (default 256)")
+    p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature; 0 = greedy (default)")
+    p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling p when temperature > 0")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--device", default="auto", help="hf backend: cpu, cuda, cuda:1, mps or auto (default)")
+    p.add_argument("--dtype", default="auto",
+                   help="hf backend: auto (fp32 on CPU, bf16 on GPU), float32, bfloat16, float16")
+    p.add_argument("--adapter", default=None, help="hf backend: LoRA adapter dir applied on top of --model")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--output-dir", default="runs", help="parent directory of run directories (default runs/)")
+    p.add_argument("--run-name", default=None, help="run directory name (default: derived from model and format)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run: keep finished samples, redo torn and failed ones")
+    p.add_argument("--overwrite", action="store_true", help="discard existing samples of the run and start again")
+    p.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+    p.set_defaults(func=run_eval)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from harness import tasks as registry
+    from harness.types import UserError
+
+    if args.list_tasks:
+        for name in registry.known_tasks():
+            print(name)
+        for group, members in registry.known_groups().items():
+            print(f"{group}  (group: {len(members)} tasks)")
+        return 0
+    if args.limit is not None and args.limit <= 0:
+        raise UserError("--limit must be a positive integer")
+    if args.batch_size <= 0:
+        raise UserError("--batch-size must be a positive integer")
+    task_names = registry.expand(args.tasks)
+    for name in task_names:  # fail on unknown format / missing data before loading any model
+        task = registry.get(name)
+        if args.format != "auto" and args.format not in task.formats:
+            raise UserError(f"task {name} does not support --format {args.format} (supported: {', '.join(task.formats)})")
+        task.samples()
+
+    from harness.backends import make_backend
+    from harness.backends.base import GenParams
+    from harness.report import print_summary
+    from harness.runner import RunConfig, run
+
+    kwargs = {"model": args.model}
+    if args.backend == "hf":
+        kwargs.update(device=args.device, dtype=args.dtype, batch_size=args.batch_size, adapter=args.adapter,
+                      threads=args.threads)
+    backend = make_backend(args.backend, **kwargs)
+    label = args.model or "SmolLM2-135M-Instruct (embedded)"
+    run_name = args.run_name or slug(f"{Path(label).name if args.model else 'SmolLM2-135M-Instruct'}__{args.format}")
+    cfg = RunConfig(
+        tasks=task_names, out_dir=Path(args.output_dir) / run_name, fmt=args.format, limit=args.limit,
+        batch_size=args.batch_size, resume=args.resume, overwrite=args.overwrite, model_label=label,
+        progress=not args.no_progress,
+        gen=GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
+                      seed=args.seed),
+    )
+    summary = run(backend, cfg)
+    print_summary(summary)
+    print(f"run directory: {cfg.out_dir}")
+    return 0

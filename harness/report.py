@@ -1,0 +1,43 @@
+"""Readable end-of-run tables (rich)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def pct(x: float | None) -> str:
+    return "N/A" if x is None else f"{100 * x:.2f}"
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{summary.get('model')}  ({summary['backend'].get('backend')}, format {summary.get('format')})")
+    for col in ("task", "format", "correct", "total", "accuracy %", "95% CI", "failed", "top error"):
+        table.add_column(col, justify="left" if col in ("task", "format", "top error") else "right")
+    for name, s in summary["tasks"].items():
+        top = next(iter(s.get("error_types") or {}), "")
+        lo, hi = s.get("ci95") or (0, 0)
+        table.add_row(name, s.get("format", ""), str(s["correct"]), str(s["total"]), pct(s["accuracy"]),
+                      f"{100 * lo:.1f}-{100 * hi:.1f}", str(s.get("failed", 0)), top)
+    console.print(table)
+    agg = summary.get("aggregates") or {}
+    bfcl = agg.get("bfcl")
+    if bfcl:
+        sub = Table(title="BFCL V4 subscores (N/A = not evaluated, counts 0 in overall)")
+        sub.add_column("score")
+        sub.add_column("accuracy %", justify="right")
+        for key, val in (bfcl.get("subscores") or {}).items():
+            acc = val.get("accuracy") if isinstance(val, dict) else val
+            sub.add_row(key, pct(acc))
+        console.print(sub)
+    for key in ("apibank", "apibank-original"):
+        if key in agg:
+            o = agg[key]["overall"]
+            console.print(f"{key} overall (micro over {o['total']} items): {pct(o['accuracy'])}%")
+    t = summary.get("timings", {})
+    if t:
+        console.print(f"wall {t.get('wall_s', 0):.1f}s, generation {t.get('generate_s', 0):.1f}s, "
+                      f"harness {t.get('harness_s', 0):.2f}s")

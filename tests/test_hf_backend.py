@@ -1,0 +1,67 @@
+"""HF backend on a tiny random model: batching must not change greedy outputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.backends.base import GenParams
+from harness.backends.hf import HFBackend, resolve_model
+from harness.tasks import Prompt
+from harness.types import UserError
+
+PROMPTS = [
+    Prompt(messages=[{"role": "user", "content": "hi"}]),
+    Prompt(messages=[{"role": "system", "content": "You call tools."},
+                     {"role": "user", "content": "Find the area of a triangle with base 10 and height 5, please."}]),
+    Prompt(messages=[{"role": "user", "content": "a much longer prompt " * 12}]),
+]
+
+
+def test_batched_greedy_equals_one_at_a_time(tiny_model_dir):
+    params = GenParams(max_new_tokens=12)
+    batched = HFBackend(str(tiny_model_dir), device="cpu", batch_size=3).generate(PROMPTS, params)
+    single = HFBackend(str(tiny_model_dir), device="cpu", batch_size=1)
+    one = [single.generate([p], params)[0] for p in PROMPTS]
+    assert [c.text for c in batched] == [c.text for c in one]
+    assert all(c.completion_tokens <= 12 for c in batched)
+    assert batched[2].prompt_tokens > batched[0].prompt_tokens  # order restored after length sorting
+
+
+def test_sampling_is_seeded(tiny_model_dir):
+    b = HFBackend(str(tiny_model_dir), device="cpu", batch_size=2)
+    p = GenParams(max_new_tokens=8, temperature=1.0, seed=3)
+    assert [c.text for c in b.generate(PROMPTS, p)] == [c.text for c in b.generate(PROMPTS, p)]
+
+
+def test_missing_model_path_is_user_error(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        resolve_model(str(tmp_path / "nope"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="not a Hugging Face checkpoint"):
+        resolve_model(str(tmp_path / "empty"))
+
+
+def test_lora_adapter_dir_loads_base_plus_adapter(tiny_model_dir, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    peft_model = get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    adapter = tmp_path / "adapter"
+    peft_model.save_pretrained(adapter)
+    import json
+
+    cfg = json.loads((adapter / "adapter_config.json").read_text())
+    cfg["base_model_name_or_path"] = str(tiny_model_dir)
+    (adapter / "adapter_config.json").write_text(json.dumps(cfg))
+    merged = HFBackend(str(adapter), device="cpu")
+    plain = HFBackend(str(tiny_model_dir), device="cpu")
+    assert merged.info()["adapter"] == str(adapter)
+    params = GenParams(max_new_tokens=6)
+    # A non-zero random adapter changes the logits; generation must reflect it somewhere.
+    import torch
+
+    ids = plain.tokenizer("hello world", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        assert not torch.allclose(merged.model(ids).logits, plain.model(ids).logits)
+    assert len(merged.generate(PROMPTS[:1], params)) == 1
