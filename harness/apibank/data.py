@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from harness.apibank.toolrl_protocol import gold_call
 from harness.types import UserError
 
 ENV_VAR = "REST_APIBANK_DATA"
@@ -80,17 +81,8 @@ def parse_item_id(key: str) -> tuple[int, int]:
 
 
 def normalise_answer(answer: Any) -> dict[str, Any]:
-    """Gold call as one `{"name", "parameters"}` dict: L1/L3 wrap it in a one-element list, L2 does not.
-
-    Mirrors evaluate.py (`if type(answer) == list: answer = answer[0]`).
-    """
-    if isinstance(answer, list):
-        if not answer:
-            raise ValueError("empty answer list")
-        answer = answer[0]
-    if not isinstance(answer, dict) or "name" not in answer or "parameters" not in answer:
-        raise ValueError(f"malformed answer: {answer!r}")
-    return answer
+    """Gold call as one dict; mirrors evaluate.py (`if type(answer) == list: answer = answer[0]`)."""
+    return gold_call(answer)
 
 
 def load_level(level: int, root: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:

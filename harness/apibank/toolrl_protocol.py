@@ -115,16 +115,14 @@ def _candidates(parsed: list[Any], gold: Mapping[str, Any], upto: int | None) ->
     """(name, params) of the calls the soft walk looked at, for explaining a 0."""
     out = []
     for call in parsed[: upto if upto is not None else len(parsed)]:
-        obj = call
-        if type(obj) is str:
-            try:
-                obj = json.loads(obj)
-            except (ValueError, RecursionError):
-                continue
-        if isinstance(obj, dict) and "name" in obj and "parameters" in obj:
-            out.append((obj["name"], obj["parameters"]))
-        elif isinstance(obj, dict):
-            out.append((gold["name"], obj))
+        try:
+            obj = json.loads(call) if type(call) is str else call
+            if "name" not in obj or "parameters" not in obj:
+                out.append((gold["name"], obj))
+            else:
+                out.append((obj["name"], obj["parameters"]))
+        except (ValueError, TypeError, KeyError, IndexError, RecursionError):
+            continue
     return out
 
 
@@ -150,23 +148,15 @@ def judge_toolrl(text: str, gold: Any) -> Verdict:
     parsed = raw_calls if _storable(raw_calls) else []
     score, index, stop = _soft(parsed, g)
     reason: str | None = None
-    if not score:
-        if not parsed:
-            if raw_calls:
-                reason = "unstorable_output"
-            elif OPEN not in text and not block:
-                reason = "no_tool_call_block"
-            elif OPEN not in text:
-                reason = "no_tool_call_block" if not _looks_like_json(block) else "json_error"
-            elif not block:
-                reason = "empty_tool_call"
-            else:
-                reason = "json_error"
-        elif stop:
-            reason = stop if not _candidates(parsed, g, index) else _miss_reason(_candidates(parsed, g, index), g)
-            reason = stop if reason != "name_mismatch" or not _candidates(parsed, g, index) else reason
-        else:
-            reason = _miss_reason(_candidates(parsed, g, None), g)
+    if score:
+        pass
+    elif raw_calls and not parsed:
+        reason = "unstorable_output"
+    elif not parsed:
+        reason = "no_tool_call_block" if OPEN not in text else "empty_tool_call" if not block else "json_error"
+    else:
+        seen = _candidates(parsed, g, index if stop else None)
+        reason = _miss_reason(seen, g) if seen or not stop else stop
     strict, strict_reason = _strict(text, g)
     detail = {
         "score": score,
@@ -178,10 +168,6 @@ def judge_toolrl(text: str, gold: Any) -> Verdict:
         "blocks": text.count(OPEN),
     }
     return Verdict(valid=bool(score), error_type=reason, errors=[reason] if reason else [], detail=detail)
-
-
-def _looks_like_json(block: str) -> bool:
-    return block[:1] in "{[\"" and bool(block)
 
 
 # ---------------------------------------------------------------- strict column

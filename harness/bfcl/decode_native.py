@@ -1,0 +1,158 @@
+"""Decode JSON-shaped tool calls: BFCL's JSON return format and native FC outputs.
+
+Each function mirrors the BFCL handler that reads that shape, so scores match:
+- `decode_json_calls`: `parse_json_function_call` (ReturnFormat.JSON);
+- `decode_tool_call_tags`: the Qwen FC handler's `<tool_call>` blocks (Hermes style);
+- `decode_tool_calls_field`: OpenAI-style `tool_calls` from a chat API / chat template;
+- `decode_llama_json`: the Llama 3.1 handler (`{"name", "parameters"}`, `;`-separated);
+- `decode_mistral`: the Mistral FC handler (`[TOOL_CALLS][{"name", "arguments"}]`).
+All return BFCL's decoded form `[{"name": {param: value}}]` or raise DecodeError.
+Nothing is evaluated: where BFCL's Llama handler calls `eval`, we use `ast.literal_eval`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any
+
+from harness.bfcl.errors import DecodeError
+
+_JSON_LIST = re.compile(r"\[\s*{.*?}\s*(?:,\s*{.*?}\s*)*\]", re.DOTALL)
+_TOOL_CALL = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.DOTALL)
+_TOOL_CALL_LENIENT = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise DecodeError(f"invalid JSON: {exc}") from None
+
+
+def decode_json_calls(source: str) -> list[dict[str, Any]]:
+    """`[{"function": name, "parameters": {...}}, ...]`; unparseable JSON decodes to `[]` as in BFCL."""
+    match = _JSON_LIST.search(source)
+    if match:
+        source = match.group(0)
+    try:
+        data = json.loads(source)
+    except json.JSONDecodeError:
+        return []
+    except (ValueError, RecursionError) as exc:
+        raise DecodeError(f"invalid JSON: {exc}") from None
+    if isinstance(data, (int, float, bool)) or data is None:
+        raise DecodeError("JSON output is not a list")
+    calls = []
+    for item in data:
+        if isinstance(item, dict):
+            if "function" not in item or "parameters" not in item:
+                raise DecodeError("JSON call lacks 'function' or 'parameters'")
+            calls.append({item["function"]: item["parameters"]})
+    return calls
+
+
+def decode_tool_call_tags(text: str, *, lenient: bool = False) -> list[dict[str, dict]]:
+    """`<tool_call>\\n{"name": .., "arguments": {..}}\\n</tool_call>` blocks, as BFCL's Qwen FC handler.
+
+    Blocks whose JSON does not parse are skipped (BFCL does the same); no
+    block at all gives `[]`. `lenient` (not BFCL) accepts any whitespace
+    around the JSON and arguments given as a JSON string.
+    """
+    pattern = _TOOL_CALL_LENIENT if lenient else _TOOL_CALL
+    blocks = []
+    for raw in pattern.findall(text):
+        try:
+            blocks.append(json.loads(raw))
+        except (ValueError, RecursionError):
+            continue
+    out = []
+    for block in blocks:
+        if not isinstance(block, dict):
+            raise DecodeError("tool call block is not a JSON object")
+        if "name" not in block or "arguments" not in block:
+            raise DecodeError("tool call block lacks 'name' or 'arguments'")
+        args = block["arguments"]
+        if lenient and isinstance(args, str):
+            args = _loads(args)
+        if not isinstance(args, dict):
+            raise DecodeError("tool call arguments are not an object")
+        out.append({block["name"]: dict(args)})
+    return out
+
+
+def decode_tool_calls_field(tool_calls: list[dict] | None) -> list[dict[str, dict]]:
+    """OpenAI-style `tool_calls` (`{"function": {"name", "arguments"}}` or flat), arguments as JSON text or dict."""
+    out = []
+    for call in tool_calls or []:
+        if not isinstance(call, dict):
+            raise DecodeError("tool call is not an object")
+        fn = call.get("function", call)
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+            raise DecodeError("tool call lacks a function name")
+        args = fn.get("arguments", fn.get("parameters", {}))
+        if isinstance(args, str):
+            args = _loads(args)
+        if not isinstance(args, dict):
+            raise DecodeError("tool call arguments are not an object")
+        out.append({fn["name"]: args})
+    return out
+
+
+def decode_llama_json(text: str) -> list[dict[str, Any]]:
+    """Llama 3.x JSON tool calls: `{"name", "parameters"}` objects, a list of them, or `;`-separated."""
+    text = text.replace("<|python_tag|>", "")
+    if ";" in text:
+        calls = [_loads(part) for part in text.split(";")]
+    else:
+        try:
+            calls = ast.literal_eval(text.strip())
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+            raise DecodeError(f"not a Python/JSON literal: {exc}") from None
+        if isinstance(calls, dict):
+            calls = [calls]
+    if not isinstance(calls, (list, tuple)):
+        raise DecodeError("expected a list of calls")
+    out = []
+    for call in calls:
+        if not isinstance(call, dict) or "name" not in call or "parameters" not in call:
+            raise DecodeError("call lacks 'name' or 'parameters'")
+        try:
+            out.append({call["name"]: call["parameters"]})
+        except TypeError:
+            raise DecodeError("unhashable function name") from None
+    return out
+
+
+def decode_mistral(text: str) -> list[dict[str, Any]]:
+    """Mistral `[TOOL_CALLS][{"name": .., "arguments": {..}}, ...]` (the tag is optional)."""
+    body = text.strip()
+    if body.startswith("[TOOL_CALLS]"):
+        body = body[len("[TOOL_CALLS]") :]
+    calls = _loads(body)
+    if not isinstance(calls, list):
+        raise DecodeError("Mistral tool calls are not a JSON list")
+    out = []
+    for call in calls:
+        if not isinstance(call, dict) or "name" not in call or "arguments" not in call:
+            raise DecodeError("call lacks 'name' or 'arguments'")
+        try:
+            out.append({call["name"]: call["arguments"]})
+        except TypeError:
+            raise DecodeError("unhashable function name") from None
+    return out
+
+
+NATIVE_STYLES = {
+    "hermes": decode_tool_call_tags,
+    "llama": decode_llama_json,
+    "mistral": decode_mistral,
+}
+
+
+def decode_native_text(text: str, style: str = "hermes") -> list[dict[str, Any]]:
+    """Decode a native FC model's raw text by chat-template style: hermes (Qwen), llama or mistral."""
+    if style not in NATIVE_STYLES:
+        raise DecodeError(f"unknown native tool-call style {style!r}; expected one of {', '.join(NATIVE_STYLES)}")
+    return NATIVE_STYLES[style](text)

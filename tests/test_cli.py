@@ -1,0 +1,55 @@
+"""CLI behaviour: one-line errors and non-zero exits for bad input, help for every command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from harness.cli import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_unknown_task_is_one_line_error():
+    r = run_cli("eval", "--tasks", "bfcl:nope_not_a_task")
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("rest: error: unknown task 'bfcl:nope_not_a_task'")
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_missing_model_path_is_one_line_error(tmp_path):
+    r = run_cli("eval", "--model", str(tmp_path / "missing"), "--tasks", "test_only_nonexistent", "--limit", "1")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_missing_model_dir_before_any_download(tmp_path, monkeypatch):
+    from harness.backends.hf import resolve_model
+    from harness.types import UserError
+
+    with pytest.raises(UserError):
+        resolve_model(str(tmp_path / "nope"))
+
+
+def test_bad_limit_is_rejected():
+    r = run_cli("eval", "--limit", "0")
+    assert r.returncode == 2 and "--limit" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "eval" in out and "score" in out
+
+
+def test_eval_help_explains_every_flag(capsys):
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    out = capsys.readouterr().out
+    for flag in ("--model", "--tasks", "--limit", "--batch-size", "--output-dir", "--resume", "--format"):
+        assert flag in out

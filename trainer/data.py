@@ -1,0 +1,242 @@
+"""Training rows in ToolRL's rlla format: `prompt` (system + user messages) and `ground_truth`.
+
+Sources: the verl parquet schema (prompt, reward_model.ground_truth), the SFT
+json (instruction, input, output), a hub dataset id with either schema, and
+converters from API-Bank / BFCL items (for held-out evaluation sets only: never
+train on test items). Row conversion is pure; only the loaders touch disk.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from harness.types import UserError
+
+ALIASES = {"toolrl:test": "rlla_4k_test.parquet", "toolrl:sft": "rlla_sft.json"}
+USER_HEADER = "**Dialogue Records History**"
+PLACEHOLDER_THINK = "<think> I should use the appropriate tool with proper parameters to respond to the user's need. </think>"
+
+
+# ---------------------------------------------------------------- data location
+
+
+def toolrl_search_dirs() -> list[Path]:
+    """Where `toolrl:*` aliases are looked up, in order: $REST_TOOLRL_DATA, the cache, ../shared next to the repo."""
+    dirs = []
+    if os.environ.get("REST_TOOLRL_DATA"):
+        dirs.append(Path(os.environ["REST_TOOLRL_DATA"]).expanduser())
+    cache = Path(os.environ.get("REST_CACHE_DIR") or Path.home() / ".cache" / "rest-harness")
+    dirs.append(cache / "data" / "toolrl")
+    repo = Path(__file__).resolve().parent.parent
+    dirs.append(repo.parent / "shared" / "data" / "toolrl")
+    return dirs
+
+
+def resolve_data_spec(spec: str, where: str = "data") -> tuple[str, str]:
+    """Spec -> (kind, location) with kind in parquet|json|jsonl|hub; raises UserError if a file is missing."""
+    spec = str(spec).strip()
+    if spec in ALIASES:
+        fname = ALIASES[spec]
+        for d in toolrl_search_dirs():
+            if (d / fname).is_file():
+                return _kind(d / fname), str(d / fname)
+        tried = ", ".join(str(d) for d in toolrl_search_dirs())
+        raise UserError(f"{where}: {spec} needs {fname}; not found in {tried} (set REST_TOOLRL_DATA to its folder)")
+    if spec.startswith("toolrl:"):
+        raise UserError(f"{where}: unknown alias {spec!r}; known: {', '.join(ALIASES)}")
+    path = Path(spec).expanduser()
+    if path.exists():
+        if path.is_dir():
+            raise UserError(f"{where}: {spec!r} is a directory; give a .parquet/.json/.jsonl file")
+        return _kind(path), str(path)
+    if spec.endswith((".parquet", ".json", ".jsonl")) or spec.startswith(("/", "./", "../", "~")):
+        raise UserError(f"{where}: data file {spec!r} does not exist")
+    if spec.count("/") == 1 and all(spec.split("/")):
+        return "hub", spec
+    raise UserError(f"{where}: {spec!r} is neither a file, a toolrl:test|toolrl:sft alias nor a hub id (org/name)")
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".json", ".jsonl"):
+        return suffix[1:]
+    raise UserError(f"data file {str(path)!r}: unsupported extension {suffix!r} (use .parquet, .json or .jsonl)")
+
+
+# ---------------------------------------------------------------- row conversion (pure)
+
+
+def _plain(x: Any) -> Any:
+    """numpy arrays / pyarrow structs from parquet -> plain lists and dicts."""
+    if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):
+        x = x.tolist()
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+def to_rlla_row(rec: dict[str, Any]) -> dict[str, Any]:
+    """One record in any supported schema -> {"prompt": [messages], "ground_truth": str}."""
+    rec = _plain(rec)
+    if "prompt" in rec and isinstance(rec["prompt"], list):
+        prompt = [{"role": str(m["role"]), "content": str(m["content"])} for m in rec["prompt"]]
+        gt = rec.get("ground_truth")
+        if gt is None and isinstance(rec.get("reward_model"), dict):
+            gt = rec["reward_model"].get("ground_truth")
+        if gt is None and isinstance(rec.get("extra_info"), dict):
+            gt = rec["extra_info"].get("output")
+    elif "instruction" in rec and "output" in rec:
+        prompt = [{"role": "system", "content": str(rec["instruction"])}, {"role": "user", "content": str(rec.get("input", ""))}]
+        gt = rec["output"]
+    elif "system" in rec and "answer" in rec:
+        return apibank_to_rlla(rec)
+    else:
+        raise UserError(f"data row has none of the known schemas (prompt+ground_truth, instruction+output); keys: {sorted(rec)}")
+    if not isinstance(gt, str) or not gt:
+        raise UserError(f"data row without a ground truth string; keys: {sorted(rec)}")
+    return {"prompt": prompt, "ground_truth": gt}
+
+
+def calls_to_ground_truth(calls: list[dict[str, Any]], think: str = PLACEHOLDER_THINK) -> str:
+    """[{"name", "parameters"}] -> `<think>..</think>\\n<tool_call>\\n{json}\\n...\\n</tool_call>` (rlla ground truth)."""
+    lines = [json.dumps({"name": c["name"], "parameters": c.get("parameters", {})}, ensure_ascii=False) for c in calls]
+    return f"{think}\n<tool_call>\n" + "\n".join(lines) + "\n</tool_call>"
+
+
+def apibank_to_rlla(item: dict[str, Any]) -> dict[str, Any]:
+    """A ToolRL-processed API-Bank item (system, user, answer) -> rlla row. Evaluation use only.
+
+    `answer` is a Python-literal string (a list in L1/L3, a bare dict in L2); it is
+    data, parsed with `ast.literal_eval` (literals only, nothing executed).
+    """
+    answer = item["answer"]
+    if isinstance(answer, str):
+        try:
+            answer = ast.literal_eval(answer)
+        except (ValueError, SyntaxError) as exc:
+            raise UserError(f"API-Bank item: unparsable answer {item['answer'][:80]!r}") from exc
+    calls = answer if isinstance(answer, list) else [answer]
+    return {
+        "prompt": [{"role": "system", "content": item["system"]}, {"role": "user", "content": item["user"]}],
+        "ground_truth": calls_to_ground_truth(calls),
+    }
+
+
+def _first_acceptable(values: Any) -> tuple[bool, Any]:
+    """BFCL lists acceptable values per parameter; "" means "may be omitted". -> (present, value)."""
+    if not isinstance(values, list):
+        return True, values
+    for v in values:
+        if v != "":
+            return True, v
+    return False, None
+
+
+def bfcl_to_rlla(entry: dict[str, Any], answer: dict[str, Any], frame: tuple[str, str] | None = None) -> dict[str, Any]:
+    """A BFCL single-turn entry + its possible_answer -> rlla row (first acceptable value per parameter).
+
+    Evaluation use only. `frame` is the (head, tail) of ToolRL's system prompt around
+    the tool list; by default it is taken from the ToolRL data so both stay identical.
+    """
+    head, tail = frame or toolrl_frame()
+    turns = entry["question"]
+    messages = turns[0] if turns and isinstance(turns[0], list) else turns
+    history = "\n".join(f"<{m['role']}> {m['content']} </{m['role']}>" for m in messages if m.get("role") != "system")
+    calls = []
+    for gt in answer.get("ground_truth", []):
+        for name, params in gt.items():
+            args = {}
+            for key, values in params.items():
+                present, value = _first_acceptable(values)
+                if present:
+                    args[key] = value
+            calls.append({"name": name, "parameters": args})
+    return {
+        "prompt": [
+            {"role": "system", "content": head + tool_list(entry.get("function", [])) + tail},
+            {"role": "user", "content": f"{USER_HEADER}\n{history}"},
+        ],
+        "ground_truth": calls_to_ground_truth(calls),
+    }
+
+
+def tool_list(functions: Iterable[dict[str, Any]]) -> str:
+    """ToolRL's numbered tool listing: `N. Name: ..\\nDescription: ..\\nParameters: {json}`."""
+    out = []
+    for i, fn in enumerate(functions, 1):
+        params = fn.get("parameters", {})
+        props = params.get("properties", params) if isinstance(params, dict) else params
+        out.append(f"{i}. Name: {fn['name']}\nDescription: {fn.get('description', '')}\nParameters: {json.dumps(props, ensure_ascii=False)}")
+    return "\n".join(out)
+
+
+@lru_cache(maxsize=1)
+def toolrl_frame() -> tuple[str, str]:
+    """(text before the first tool, text after the last tool) of ToolRL's system prompt, read from its data."""
+    _, path = resolve_data_spec("toolrl:sft", where="ToolRL prompt frame")
+    rows = json.loads(Path(path).read_text())
+    return split_frame(rows[0]["instruction"])
+
+
+def split_frame(instruction: str) -> tuple[str, str]:
+    start = instruction.index("1. Name:")
+    end = instruction.index("\n\n**Steps for Each Turn**")
+    return instruction[:start], instruction[end:]
+
+
+# ---------------------------------------------------------------- loading
+
+
+def read_records(spec: str) -> list[dict[str, Any]]:
+    """Raw records of a local file or hub dataset (no conversion)."""
+    kind, loc = resolve_data_spec(spec)
+    if kind == "parquet":
+        import pandas as pd
+
+        return pd.read_parquet(loc).to_dict(orient="records")
+    if kind == "json":
+        data = json.loads(Path(loc).read_text())
+        if isinstance(data, dict):  # {id: record}
+            data = list(data.values())
+        return list(data)
+    if kind == "jsonl":
+        return [json.loads(line) for line in Path(loc).read_text().splitlines() if line.strip()]
+    from datasets import load_dataset as hf_load
+
+    try:
+        return list(hf_load(loc, split="train"))
+    except Exception as exc:  # offline machines, missing datasets: one line for the user
+        raise UserError(f"data: could not load hub dataset {loc!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
+def load_rows(spec: str, limit: int | None = None) -> list[dict[str, Any]]:
+    rows = [to_rlla_row(r) for r in read_records(spec)]
+    return rows[:limit] if limit else rows
+
+
+def prompt_length(tokenizer: Any, prompt: list[dict[str, str]]) -> int:
+    text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def load_dataset(spec: str, tokenizer: Any = None, max_prompt_length: int | None = None, limit: int | None = None):
+    """rlla rows as a `datasets.Dataset` (columns prompt, ground_truth), overlong prompts dropped first."""
+    from datasets import Dataset
+
+    rows = load_rows(spec)
+    if tokenizer is not None and max_prompt_length:
+        kept = [r for r in rows if prompt_length(tokenizer, r["prompt"]) <= max_prompt_length]
+        if not kept:
+            raise UserError(f"data: all {len(rows)} prompts of {spec} exceed grpo.max_prompt_length={max_prompt_length} tokens")
+        rows = kept
+    if limit:
+        rows = rows[:limit]
+    return Dataset.from_list(rows)
