@@ -37,6 +37,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="hf backend: auto (fp32 on CPU, bf16 on GPU), float32, bfloat16, float16")
     p.add_argument("--adapter", default=None, help="hf backend: LoRA adapter dir applied on top of --model")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    g = p.add_argument_group("backend-specific options")
+    g.add_argument("--base-url", default=None,
+                   help="openai backend: server URL ending in /v1 (default $OPENAI_BASE_URL, else api.openai.com)")
+    g.add_argument("--api-key-env", default="OPENAI_API_KEY",
+                   help="openai backend: environment variable holding the API key (default OPENAI_API_KEY)")
+    g.add_argument("--concurrency", type=int, default=8, help="openai backend: parallel requests (default 8)")
+    g.add_argument("--timeout", type=float, default=120.0, help="openai backend: seconds per request (default 120)")
+    g.add_argument("--max-retries", type=int, default=4,
+                   help="openai backend: retries on 429/5xx/timeouts/connection errors (default 4)")
+    g.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm backend: GPUs per model (default 1)")
+    g.add_argument("--max-model-len", type=int, default=None, help="vllm backend: context length cap")
+    g.add_argument("--gguf-file", default=None,
+                   help="llamacpp backend: GGUF file inside a --model dir or hub repo (default: the embedded GGUF)")
+    g.add_argument("--no-prefix-cache", action="store_true",
+                   help="hf backend: plain transformers generate instead of the shared-prefix KV cache path")
     p.add_argument("--output-dir", default="runs", help="parent directory of run directories (default runs/)")
     p.add_argument("--run-name", default=None, help="run directory name (default: derived from model and format)")
     p.add_argument("--resume", action="store_true",
@@ -79,7 +94,15 @@ def run_eval(args: argparse.Namespace) -> int:
     kwargs = {"model": args.model}
     if args.backend == "hf":
         kwargs.update(device=args.device, dtype=args.dtype, batch_size=args.batch_size, adapter=args.adapter,
-                      threads=args.threads)
+                      threads=args.threads, prefix_cache=not args.no_prefix_cache)
+    elif args.backend == "openai":
+        kwargs.update(base_url=args.base_url, api_key_env=args.api_key_env, concurrency=args.concurrency,
+                      timeout=args.timeout, max_retries=args.max_retries)
+    elif args.backend == "vllm":
+        kwargs.update(adapter=args.adapter, dtype=args.dtype, tensor_parallel_size=args.tensor_parallel_size,
+                      max_model_len=args.max_model_len, seed=args.seed)
+    elif args.backend == "llamacpp":
+        kwargs.update(gguf_file=args.gguf_file, threads=args.threads, seed=args.seed)
     backend = make_backend(args.backend, **kwargs)
     label = args.model or "SmolLM2-135M-Instruct (embedded)"
     run_name = args.run_name or slug(f"{Path(label).name if args.model else 'SmolLM2-135M-Instruct'}__{args.format}")

@@ -103,8 +103,11 @@ Opener = Callable[..., "http.client.HTTPResponse"]
 
 def download_file(url: str, target: Path, sha256: str, size: int, *, timeout: float = TIMEOUT_S, opener: Opener | None = None) -> None:
     """Fetch `url` to `target` atomically; raise UserError (target untouched, temp removed) on any failure."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=_PART_SUFFIX)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=_PART_SUFFIX)
+    except OSError as exc:
+        raise UserError(f"cannot write into {target.parent}: {exc}") from exc
     tmp = Path(tmp_name)
     try:
         h = hashlib.sha256()
@@ -131,7 +134,10 @@ def download_file(url: str, target: Path, sha256: str, size: int, *, timeout: fl
         digest = h.hexdigest()
         if digest != sha256:
             raise UserError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {digest}; nothing was saved")
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise UserError(f"cannot move the download into {target}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
 

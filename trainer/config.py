@@ -50,7 +50,6 @@ class DataConfig:
     train: str = "toolrl:sft"
     eval: str | None = None
     limit: int | None = None  # keep only the first N rows (after prompt-length filtering)
-    split: str = "train"  # hub datasets only
 
 
 @dataclass
@@ -75,7 +74,7 @@ class GrpoConfig:
     mask_truncated_completions: bool = False
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    warmup_ratio: float = 0.0
+    warmup_steps: float = 0.0  # int: steps; a float in [0, 1): ratio of total steps
     save_steps: int = 15
     save_total_limit: int | None = None
     save_only_model: bool = True
@@ -84,7 +83,7 @@ class GrpoConfig:
     bf16: bool = False
     use_cpu: bool = False
     gradient_checkpointing: bool = False
-    use_vllm: bool = False
+    use_vllm: bool | str = False  # true, false, or "auto": colocated vLLM when it is installed and a GPU is present
     vllm_mode: str = "colocate"
     vllm_gpu_memory_utilization: float = 0.3
     log_completions: bool = False
@@ -349,14 +348,13 @@ def validate(cfg: TrainConfig) -> None:
         raise UserError("grpo.max_steps: set max_steps > 0 or num_train_epochs > 0")
     if g.learning_rate <= 0:
         raise UserError(f"grpo.learning_rate: must be > 0, got {g.learning_rate}")
+    if isinstance(g.use_vllm, str) and g.use_vllm != "auto":
+        raise UserError(f"grpo.use_vllm: expected true, false or auto, got {g.use_vllm!r}")
+    _check_choice(g.vllm_mode, ("colocate", "server"), "grpo.vllm_mode")
     if g.extra:
         _check_grpo_extra(g.extra)
     if cfg.wandb.mode is not None:
         _check_choice(cfg.wandb.mode, ("online", "offline", "disabled"), "wandb.mode")
-    mode = getattr(cfg.weights, "mode", "uniform")
-    mode = getattr(mode, "value", mode)
-    if mode != "uniform" and g.loss_type in ("luspo",):
-        pass  # luspo is a sequence-sum loss: weights apply, the denominator stays the sequence count
     if cfg.reward and RewardConfig is not None:
         _build(RewardConfig, cfg.reward, "reward")
     resolve_data_spec(cfg.data.train, where="data.train")

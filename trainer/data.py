@@ -11,8 +11,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -140,13 +138,14 @@ def _first_acceptable(values: Any) -> tuple[bool, Any]:
     return False, None
 
 
-def bfcl_to_rlla(entry: dict[str, Any], answer: dict[str, Any], frame: tuple[str, str] | None = None) -> dict[str, Any]:
+def bfcl_to_rlla(entry: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
     """A BFCL single-turn entry + its possible_answer -> rlla row (first acceptable value per parameter).
 
-    Evaluation use only. `frame` is the (head, tail) of ToolRL's system prompt around
-    the tool list; by default it is taken from the ToolRL data so both stay identical.
+    Evaluation use only. The system prompt is ToolRL's (harness.toolrl_format), the
+    question turns become the `**Dialogue Records History**` user message.
     """
-    head, tail = frame or toolrl_frame()
+    from harness.toolrl_format import toolrl_system_prompt
+
     turns = entry["question"]
     messages = turns[0] if turns and isinstance(turns[0], list) else turns
     history = "\n".join(f"<{m['role']}> {m['content']} </{m['role']}>" for m in messages if m.get("role") != "system")
@@ -161,35 +160,11 @@ def bfcl_to_rlla(entry: dict[str, Any], answer: dict[str, Any], frame: tuple[str
             calls.append({"name": name, "parameters": args})
     return {
         "prompt": [
-            {"role": "system", "content": head + tool_list(entry.get("function", [])) + tail},
+            {"role": "system", "content": toolrl_system_prompt(entry.get("function", []))},
             {"role": "user", "content": f"{USER_HEADER}\n{history}"},
         ],
         "ground_truth": calls_to_ground_truth(calls),
     }
-
-
-def tool_list(functions: Iterable[dict[str, Any]]) -> str:
-    """ToolRL's numbered tool listing: `N. Name: ..\\nDescription: ..\\nParameters: {json}`."""
-    out = []
-    for i, fn in enumerate(functions, 1):
-        params = fn.get("parameters", {})
-        props = params.get("properties", params) if isinstance(params, dict) else params
-        out.append(f"{i}. Name: {fn['name']}\nDescription: {fn.get('description', '')}\nParameters: {json.dumps(props, ensure_ascii=False)}")
-    return "\n".join(out)
-
-
-@lru_cache(maxsize=1)
-def toolrl_frame() -> tuple[str, str]:
-    """(text before the first tool, text after the last tool) of ToolRL's system prompt, read from its data."""
-    _, path = resolve_data_spec("toolrl:sft", where="ToolRL prompt frame")
-    rows = json.loads(Path(path).read_text())
-    return split_frame(rows[0]["instruction"])
-
-
-def split_frame(instruction: str) -> tuple[str, str]:
-    start = instruction.index("1. Name:")
-    end = instruction.index("\n\n**Steps for Each Turn**")
-    return instruction[:start], instruction[end:]
 
 
 # ---------------------------------------------------------------- loading

@@ -1,4 +1,12 @@
-"""transformers backend: batched generation, length-sorted, left padded, KV cache."""
+"""transformers backend: batched generation, length-sorted, shared-prefix KV cache.
+
+Two paths with the same greedy outputs:
+- fast (default): the prompts' common token prefix (BFCL's system prompt) is
+  computed once and its KV cache copied into every batch; suffixes are
+  right-aligned after it with positions that skip the pads; a small decode loop
+  drops finished rows so short answers stop costing compute.
+- plain (`prefix_cache=False`): transformers `generate` on left-padded batches.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +65,8 @@ class HFBackend:
     name = "hf"
 
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
-                 batch_size: int = 8, adapter: str | None = None, threads: int | None = None) -> None:
+                 batch_size: int = 8, adapter: str | None = None, threads: int | None = None,
+                 prefix_cache: bool = True, min_prefix: int = 16) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -67,6 +76,8 @@ class HFBackend:
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
         self.batch_size = max(1, batch_size)
+        self.prefix_cache = prefix_cache
+        self.min_prefix = min_prefix
         base_path, adapter_path = self.model_path, adapter
         adapter_cfg = Path(self.model_path) / "adapter_config.json"
         if adapter_path is None and adapter_cfg.is_file():  # a LoRA checkpoint dir: load its base, then the adapter
@@ -90,10 +101,21 @@ class HFBackend:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.adapter = adapter_path
+        self.eos_ids = self._eos_ids()
+        self._anchor: tuple[list[int], Any] | None = None  # (token ids, per-layer (k, v) at batch 1)
+        self.stats = {"prefix_tokens_computed": 0, "prefix_tokens_reused": 0, "suffix_tokens": 0,
+                      "decode_steps": 0, "prefill_s": 0.0, "decode_s": 0.0}
+
+    def _eos_ids(self) -> set[int]:
+        ids = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
+        gen_eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        ids.update(gen_eos if isinstance(gen_eos, list) else [gen_eos])
+        return {i for i in ids if i is not None}
 
     def info(self) -> dict[str, Any]:
         return {"backend": self.name, "model_path": self.model_path, "adapter": self.adapter,
-                "device": self.device, "dtype": str(self.dtype).replace("torch.", ""), "batch_size": self.batch_size}
+                "device": self.device, "dtype": str(self.dtype).replace("torch.", ""), "batch_size": self.batch_size,
+                "prefix_cache": self.prefix_cache}
 
     def render(self, prompt: Prompt) -> str:
         kwargs: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True}
@@ -101,13 +123,30 @@ class HFBackend:
             kwargs["tools"] = prompt.tools
         return self.tokenizer.apply_chat_template(prompt.messages, **kwargs)
 
+    def encode(self, prompts: list[Prompt]) -> list[list[int]]:
+        return [self.tokenizer(self.render(p), add_special_tokens=False)["input_ids"] for p in prompts]
+
+    def finish(self, toks: list[int], params: GenParams, prompt_tokens: int, latency: float) -> Completion:
+        n = next((k for k, t in enumerate(toks) if t in self.eos_ids), len(toks))
+        text = self.tokenizer.decode(toks[:n], skip_special_tokens=False)
+        for s in params.stop:
+            if s in text:
+                text = text[: text.index(s)]
+        return Completion(text=text, prompt_tokens=prompt_tokens, completion_tokens=n, latency_s=latency)
+
     def generate(self, prompts: list[Prompt], params: GenParams) -> list[Completion]:
+        encoded = self.encode(prompts)
+        if self.prefix_cache:
+            return self._generate_fast(encoded, params)
+        return self._generate_plain(encoded, params)
+
+    # -- plain path: transformers generate on left-padded batches --------------------------------------------
+
+    def _generate_plain(self, encoded: list[list[int]], params: GenParams) -> list[Completion]:
         import torch
 
-        texts = [self.render(p) for p in prompts]
-        encoded = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]), reverse=True)
-        out: list[Completion | None] = [None] * len(texts)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
+        out: list[Completion | None] = [None] * len(encoded)
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
             t0 = time.perf_counter()
@@ -125,13 +164,118 @@ class HFBackend:
                 ids = self.model.generate(**batch, **gen_kwargs)
             new = ids[:, batch["input_ids"].shape[1]:]
             dt = (time.perf_counter() - t0) / len(idx)
-            eos = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
             for row, i in enumerate(idx):
-                toks = new[row].tolist()
-                n = next((k for k, t in enumerate(toks) if t in eos), len(toks))
-                text = self.tokenizer.decode(toks[:n], skip_special_tokens=False)
-                for s in params.stop:
-                    if s in text:
-                        text = text[: text.index(s)]
-                out[i] = Completion(text=text, prompt_tokens=len(encoded[i]), completion_tokens=n, latency_s=dt)
+                out[i] = self.finish(new[row].tolist(), params, len(encoded[i]), dt)
         return [c for c in out if c is not None]
+
+    # -- fast path: shared prefix KV + own decode loop ------------------------------------------------------
+
+    def _prefix(self, encoded: list[list[int]]) -> tuple[int, Any]:
+        """Length and batch-1 per-layer KV of the prefix shared by these prompts (0, None when none)."""
+        import torch
+
+        from harness.backends.prefix_cache import plan_prefix
+
+        anchor_ids = self._anchor[0] if self._anchor else None
+        plan = plan_prefix(anchor_ids, encoded, self.min_prefix)
+        if plan.reuse:
+            ids, kv = self._anchor
+            if plan.reuse < len(ids):  # crop: a prefix's KV never depends on later tokens
+                kv = [(k[:, :, :plan.reuse], v[:, :, :plan.reuse]) for k, v in kv]
+                self._anchor = (ids[:plan.reuse], kv)
+            self.stats["prefix_tokens_reused"] += plan.reuse
+            return plan.reuse, self._anchor[1]
+        if plan.compute:
+            from transformers import DynamicCache
+
+            ids = encoded[0][:plan.compute]
+            cache = DynamicCache(config=self.model.config)
+            with torch.inference_mode():
+                self.model(input_ids=torch.tensor([ids], device=self.device), cache=cache, use_cache=True,
+                           logits_to_keep=1)
+            kv = [(layer.keys, layer.values) for layer in cache.layers]
+            self._anchor = (ids, kv)
+            self.stats["prefix_tokens_computed"] += plan.compute
+            return plan.compute, kv
+        return 0, None
+
+    def _generate_fast(self, encoded: list[list[int]], params: GenParams) -> list[Completion]:
+        from harness.backends.prefix_cache import length_batches
+
+        plen, kv = self._prefix(encoded)
+        out: list[Completion | None] = [None] * len(encoded)
+        for idx in length_batches([len(e) for e in encoded], self.batch_size):
+            t0 = time.perf_counter()
+            seeds = [params.seed * 1_000_003 + i for i in idx]
+            gens = self._decode([encoded[i][plen:] for i in idx], plen, kv, params, seeds)
+            dt = (time.perf_counter() - t0) / len(idx)
+            for row, i in enumerate(idx):
+                out[i] = self.finish(gens[row], params, len(encoded[i]), dt)
+        return [c for c in out if c is not None]
+
+    def _decode(self, suffixes: list[list[int]], plen: int, kv: Any, params: GenParams,
+                seeds: list[int]) -> list[list[int]]:
+        """Prefill the right-aligned suffixes after the shared prefix, then decode, dropping finished rows."""
+        import torch
+        from transformers import DynamicCache
+
+        from harness.backends.prefix_cache import layout_batch
+
+        dev = self.device
+        lay = layout_batch(suffixes, plen, self.tokenizer.pad_token_id)
+        n = len(suffixes)
+        if kv is not None:
+            cache = DynamicCache(ddp_cache_data=[(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in kv])
+        else:
+            cache = DynamicCache(config=self.model.config)
+        mask = torch.tensor(lay.attention_mask, device=dev)
+        pos = torch.tensor(lay.next_positions, device=dev)
+        gens: list[list[int]] = [[] for _ in suffixes]
+        alive = list(range(n))
+        rngs = None
+        if params.temperature > 0:
+            rngs = [torch.Generator(device=dev).manual_seed(s) for s in seeds]
+        self.stats["suffix_tokens"] += sum(len(s) for s in suffixes)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            logits = self.model(input_ids=torch.tensor(lay.input_ids, device=dev), attention_mask=mask,
+                                position_ids=torch.tensor(lay.position_ids, device=dev), cache=cache,
+                                use_cache=True, logits_to_keep=1).logits[:, -1, :]
+            t1 = time.perf_counter()
+            self.stats["prefill_s"] += t1 - t0
+            for step in range(params.max_new_tokens):
+                tok = self._pick(logits, params, [rngs[r] for r in alive] if rngs else None)
+                keep = []
+                for j, (r, t) in enumerate(zip(alive, tok.tolist(), strict=True)):
+                    gens[r].append(t)
+                    if t not in self.eos_ids:
+                        keep.append(j)
+                if not keep or step == params.max_new_tokens - 1:
+                    break
+                if len(keep) < len(alive):
+                    sel = torch.tensor(keep, device=dev)
+                    cache.batch_select_indices(sel)
+                    mask, pos, tok = mask[sel], pos[sel], tok[sel]
+                    alive = [alive[j] for j in keep]
+                mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
+                logits = self.model(input_ids=tok[:, None], attention_mask=mask, position_ids=pos[:, None],
+                                    cache=cache, use_cache=True).logits[:, -1, :]
+                pos = pos + 1
+                self.stats["decode_steps"] += 1
+        self.stats["decode_s"] += time.perf_counter() - t1
+        return gens
+
+    @staticmethod
+    def _pick(logits, params: GenParams, rngs):
+        import torch
+
+        if rngs is None:
+            return logits.argmax(dim=-1)
+        probs = torch.softmax(logits.float() / params.temperature, dim=-1)
+        if params.top_p < 1.0:
+            sorted_p, sorted_i = probs.sort(dim=-1, descending=True)
+            drop = sorted_p.cumsum(dim=-1) - sorted_p > params.top_p  # keep the smallest set reaching top_p
+            sorted_p = sorted_p.masked_fill(drop, 0.0)
+            probs = torch.zeros_like(probs).scatter(-1, sorted_i, sorted_p)
+        rows = [torch.multinomial(probs[j], 1, generator=g) for j, g in enumerate(rngs)]
+        return torch.cat(rows)

@@ -133,7 +133,7 @@ def check_list_of_dicts(value: list, answers: list) -> Failure:
             failure = ("value_error:list_dict_count", "Wrong number of dictionaries in the list.")
             continue
         failure = None
-        for item, expected in zip(value, ans):
+        for item, expected in zip(value, ans, strict=True):
             failure = check_dict(item, [expected])
             if failure is not None:
                 break

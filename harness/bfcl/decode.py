@@ -9,7 +9,6 @@ docs/bfcl_decoding.md for the few deliberate divergences, all raised as
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -112,18 +111,8 @@ def is_empty_output(decoded: Any) -> bool:
 
 
 def safe_json(decoded: Any) -> Any:
-    """A JSON-serialisable copy of a decoded value (tuples -> lists, bytes/complex/None keys -> str)."""
-    return json.loads(json.dumps(decoded, default=repr, skipkeys=False), parse_constant=str) if _plain(
-        decoded
-    ) else _jsonable(decoded)
-
-
-def _plain(value: Any) -> bool:
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_plain(v) for v in value)
-    return value is None or isinstance(value, (str, int, float, bool))
+    """A JSON-serialisable copy of a decoded value (tuples -> lists; other odd values and keys -> repr)."""
+    return _jsonable(decoded)
 
 
 def _jsonable(value: Any) -> Any:

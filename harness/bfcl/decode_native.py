@@ -49,7 +49,10 @@ def decode_json_calls(source: str) -> list[dict[str, Any]]:
         if isinstance(item, dict):
             if "function" not in item or "parameters" not in item:
                 raise DecodeError("JSON call lacks 'function' or 'parameters'")
-            calls.append({item["function"]: item["parameters"]})
+            try:
+                calls.append({item["function"]: item["parameters"]})
+            except TypeError:
+                raise DecodeError("unhashable function name") from None
     return calls
 
 

@@ -1,0 +1,208 @@
+"""Generation throughput on BFCL simple_python: baselines, our hf backend, and the compute floor.
+
+One run measures, on the embedded SmolLM2-135M, the first N prompts of
+`bfcl:simple_python` (prompting format), greedy, M new tokens, T threads:
+  a      one prompt at a time with transformers `generate` (fp32; the reference outputs)
+  b      lm-eval's `HFLM.generate_until` at batch 16 (fp32)
+  c      our `hf` backend, fp32 (outputs compared with a)
+  c_bf16 our `hf` backend, bf16 (outputs and accuracy compared with a)
+  floor  FLOPs of the unique prompt tokens + generated tokens over the matmul rate measured here
+
+    nice .venv/bin/python bench/eval_throughput.py                 # full run (~10 min on 2 cores)
+    nice .venv/bin/python bench/eval_throughput.py --n 8 --modes a,c  # quick slice
+
+Prints a table and writes JSON (--out). Slow by design: not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def load_prompts(n: int):
+    from harness import tasks
+
+    task = tasks.get("bfcl:simple_python")
+    samples = task.samples()[:n]
+    return task, samples, [task.prompt(s, "prompting") for s in samples]
+
+
+def render(tok, prompt) -> list[int]:
+    text = tok.apply_chat_template(prompt.messages, tokenize=False, add_generation_prompt=True)
+    return tok(text, add_special_tokens=False)["input_ids"]
+
+
+def cut(tok, toks: list[int], eos: set[int]) -> str:
+    n = next((k for k, t in enumerate(toks) if t in eos), len(toks))
+    return tok.decode(toks[:n], skip_special_tokens=False)
+
+
+def run_a(model_dir, prompts, max_new: int) -> tuple[float, list[str]]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    eos = {tok.eos_token_id, tok.pad_token_id}
+    texts = []
+    t0 = time.perf_counter()
+    for p in prompts:
+        ids = torch.tensor([render(tok, p)])
+        with torch.inference_mode():
+            out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new, do_sample=False,
+                                 temperature=None, top_p=None, top_k=None, pad_token_id=tok.pad_token_id)
+        texts.append(cut(tok, out[0, ids.shape[1]:].tolist(), eos))
+    return time.perf_counter() - t0, texts
+
+
+def run_b(model_dir, prompts, max_new: int, batch: int) -> tuple[float, list[str]]:
+    import torch
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    lm = HFLM(pretrained=str(model_dir), device="cpu", dtype=torch.float32, batch_size=batch)
+    reqs = []
+    for i, p in enumerate(prompts):
+        ctx = tok.apply_chat_template(p.messages, tokenize=False, add_generation_prompt=True)
+        reqs.append(Instance("generate_until", {}, (ctx, {"until": [tok.eos_token], "max_gen_toks": max_new,
+                                                          "do_sample": False}), i))
+    t0 = time.perf_counter()
+    texts = lm.generate_until(reqs, disable_tqdm=True)
+    return time.perf_counter() - t0, texts
+
+
+def run_c(model_dir, prompts, max_new: int, batch: int, dtype: str) -> tuple[float, list[str], dict]:
+    from harness.backends.base import GenParams
+    from harness.backends.hf import HFBackend
+
+    backend = HFBackend(str(model_dir), device="cpu", dtype=dtype, batch_size=batch)
+    t0 = time.perf_counter()
+    comps = backend.generate(prompts, GenParams(max_new_tokens=max_new))
+    return time.perf_counter() - t0, [c.text for c in comps], dict(backend.stats)
+
+
+def matmul_rate(dtype_name: str, size: int = 1024, seconds: float = 2.0) -> float:
+    """Sustained GFLOP/s of a square matmul, the ceiling for dense transformer work on this CPU."""
+    import torch
+
+    dt = getattr(torch, dtype_name)
+    a, b = torch.randn(size, size, dtype=dt), torch.randn(size, size, dtype=dt)
+    for _ in range(3):
+        a @ b
+    reps, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        a @ b
+        reps += 1
+    return 2 * size**3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def floor_figures(model_dir, prompts, max_new_tokens: int, gen_tokens: int) -> dict:
+    """FLOPs over matmul rate: 2*params per token (lm head only for generated tokens) + attention."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from harness.backends.prefix_cache import common_prefix_len
+
+    cfg = AutoConfig.from_pretrained(model_dir)
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    enc = [render(tok, p) for p in prompts]
+    d, layers, inter, vocab = cfg.hidden_size, cfg.num_hidden_layers, cfg.intermediate_size, cfg.vocab_size
+    kv = d * cfg.num_key_value_heads // cfg.num_attention_heads
+    per_layer = 2 * (d * d * 2 + d * kv * 2 + 3 * d * inter)  # q,o + k,v + gated MLP
+    body, head = layers * per_layer, 2 * d * vocab
+    lcp = common_prefix_len(enc)
+    all_prompt = sum(len(e) for e in enc)
+    unique_prompt = lcp + sum(len(e) - lcp for e in enc)
+    mean_ctx = all_prompt / len(enc) + max_new_tokens / 2
+    attn = 4 * layers * d  # per token per context position (QK^T and AV)
+    flops_all = all_prompt * body + sum(len(e) ** 2 / 2 for e in enc) * attn
+    flops_unique = unique_prompt * body + sum((len(e) ** 2 - lcp**2) / 2 for e in enc) * attn + lcp**2 / 2 * attn
+    flops_gen = gen_tokens * (body + head + mean_ctx * attn)
+    rates = {"float32": matmul_rate("float32"), "bfloat16": matmul_rate("bfloat16")}
+    return {
+        "prompt_tokens_all": all_prompt, "prompt_tokens_unique": unique_prompt, "shared_prefix": lcp,
+        "generated_tokens": gen_tokens,
+        "gflops_per_s": {k: round(v, 1) for k, v in rates.items()},
+        "floor_s": {
+            "fp32_all_prompt_tokens": round((flops_all + flops_gen) / rates["float32"] / 1e9, 1),
+            "fp32_shared_prefix_once": round((flops_unique + flops_gen) / rates["float32"] / 1e9, 1),
+            "bf16_shared_prefix_once": round((flops_unique + flops_gen) / rates["bfloat16"] / 1e9, 1),
+        },
+    }
+
+
+def accuracy(task, samples, texts: list[str]) -> float:
+    ok = sum(bool(task.score(s, t, "prompting").verdict.valid) for s, t in zip(samples, texts, strict=True))
+    return ok / len(samples)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=64)
+    ap.add_argument("--max-new-tokens", type=int, default=96)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=16, help="batch size of b and c")
+    ap.add_argument("--modes", default="a,b,c,c_bf16,floor")
+    ap.add_argument("--out", default="runs/bench/eval_throughput.json")
+    args = ap.parse_args()
+
+    import torch
+
+    from harness.embedded import embedded_model_dir
+
+    torch.set_num_threads(args.threads)
+    model_dir = embedded_model_dir()
+    task, samples, prompts = load_prompts(args.n)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    res: dict = {"n": len(prompts), "max_new_tokens": args.max_new_tokens, "threads": args.threads,
+                 "batch_size": args.batch_size, "torch": torch.__version__, "wall_s": {}, "accuracy": {}}
+    texts: dict[str, list[str]] = {}
+    for m in modes:
+        if m == "a":
+            res["wall_s"]["a"], texts["a"] = run_a(model_dir, prompts, args.max_new_tokens)
+        elif m == "b":
+            res["wall_s"]["b"], texts["b"] = run_b(model_dir, prompts, args.max_new_tokens, args.batch_size)
+        elif m in ("c", "c_bf16"):
+            dtype = "bfloat16" if m == "c_bf16" else "float32"
+            res["wall_s"][m], texts[m], res[f"stats_{m}"] = run_c(model_dir, prompts, args.max_new_tokens,
+                                                                args.batch_size, dtype)
+        elif m != "floor":
+            raise SystemExit(f"unknown mode {m!r}")
+        if m in texts:
+            res["accuracy"][m] = round(accuracy(task, samples, texts[m]), 4)
+            print(f"{m:7s} {res['wall_s'][m]:8.1f} s  accuracy {res['accuracy'][m]:.3f}", flush=True)
+    if "a" in texts:
+        res["identical_to_a"] = {m: round(sum(x == y for x, y in zip(texts["a"], t, strict=True)) / len(t), 4)
+                                 for m, t in texts.items() if m != "a"}
+    if "floor" in modes:
+        gen_tokens = len(prompts) * args.max_new_tokens
+        if "a" in texts:  # actual generated tokens (EOS stops early)
+            from transformers import AutoTokenizer
+
+            tok = AutoTokenizer.from_pretrained(model_dir)
+            gen_tokens = sum(min(args.max_new_tokens, len(tok(t, add_special_tokens=False)["input_ids"]) + 1)
+                             for t in texts["a"])
+        res["floor"] = floor_figures(model_dir, prompts, args.max_new_tokens, gen_tokens)
+    if "b" in res["wall_s"]:
+        res["speedup_vs_b"] = {m: round(res["wall_s"]["b"] / w, 2) for m, w in res["wall_s"].items() if m != "b"}
+    res["wall_s"] = {k: round(v, 1) for k, v in res["wall_s"].items()}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({**res, "texts": texts}, indent=1))
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

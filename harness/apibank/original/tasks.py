@@ -1,0 +1,76 @@
+"""Tasks `apibank-original:level-1` / `level-2`: the original prompt, scored by execution.
+
+Prompt: the JSON test data's `instruction` (format rules + API descriptions) as
+the system message and its `input` (the dialogue so far, ending in
+"Generate API Request:") as the user message; the expected completion is
+`API-Request: [ApiName(key='value', ...)]`. Scoring runs our evaluator in the
+official mode (fresh tools per call) against the raw dialogue's gold turn.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from harness.apibank.original.dialogues import load_dialogue, samples_of
+from harness.apibank.original.env import api_root, load_databases
+from harness.apibank.original.evaluator import judge_in_context
+from harness.tasks import Prompt, Scored, register
+from harness.types import Sample, UserError, Verdict
+
+FORMAT = "apibank"
+
+
+@lru_cache(maxsize=4)
+def _test_items(root: str, level: int) -> list[dict[str, Any]]:
+    path = api_root(root) / "test-data" / f"level-{level}-api.json"
+    if not path.is_file():
+        raise UserError(f"missing {path}; run `rest data fetch apibank` (or fix --data-dir)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class OriginalTask:
+    formats = (FORMAT,)
+
+    def __init__(self, level: int, data_dir: str | Path | None = None, mode: str = "official") -> None:
+        self.level, self.mode = level, mode
+        self.name = f"apibank-original:level-{level}"
+        self._root = data_dir
+
+    def root(self) -> Path:
+        if self._root is None:
+            from harness.apibank.data import data_dir
+
+            self._root = data_dir()
+        return Path(self._root)
+
+    def samples(self) -> list[Sample]:
+        out = []
+        for x in _test_items(str(self.root()), self.level):
+            out.append(
+                Sample(
+                    id=f"{x['file']}#{x['id']}",
+                    task=self.name,
+                    messages=[{"role": "system", "content": x["instruction"]}, {"role": "user", "content": x["input"]}],
+                    ground_truth=x["expected_output"],
+                    meta={"file": x["file"], "sample_id": x["id"], "level": self.level},
+                )
+            )
+        return out
+
+    def prompt(self, sample: Sample, fmt: str) -> Prompt:
+        if fmt != FORMAT:
+            raise UserError(f"{self.name} supports only the {FORMAT!r} format, got {fmt!r}")
+        return Prompt(messages=[dict(m) for m in sample.messages])
+
+    def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored:
+        root = self.root()
+        target = samples_of(load_dialogue(root, sample.meta["file"], self.level))[sample.meta["sample_id"]]
+        v = judge_in_context(completion or "", target.history, target.target, load_databases(root), self.mode)
+        return Scored(Verdict(v.correct, error_type=v.error), decoded=v.response)
+
+
+for _lvl in (1, 2):
+    register(f"apibank-original:level-{_lvl}", lambda lvl=_lvl: OriginalTask(lvl))

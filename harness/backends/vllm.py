@@ -1,0 +1,109 @@
+"""vLLM offline engine backend (extra `[vllm]`, GPU machines).
+
+All prompts of a call are rendered with the model's chat template (tools
+included) and tokenized here, then handed to ONE `LLM.generate` call as token
+ids, so vLLM batches across prompts with different tools and its prefix cache
+shares BFCL's long system prompt. (`LLM.chat` takes one tools list per call.)
+Token ids, not text: re-tokenizing rendered text would add a second BOS.
+The request building is pure functions, unit-tested without vLLM.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.backends.base import Completion, GenParams
+from harness.tasks import Prompt
+from harness.types import UserError
+
+INSTALL_HINT = ("backend 'vllm' needs vLLM on a CUDA machine: pip install -e '.[vllm]' "
+                "(with the CUDA build of torch that vLLM pins); see docs/backends.md")
+
+
+def resolve_adapter(model: str, adapter: str | None) -> tuple[str, str | None, int]:
+    """(base model, adapter dir or None, LoRA rank). A LoRA checkpoint dir given as --model loads its base."""
+    cfg_dir = adapter or model
+    cfg = Path(cfg_dir) / "adapter_config.json"
+    if not cfg.is_file():
+        if adapter:
+            raise UserError(f"--adapter {adapter!r} has no adapter_config.json")
+        return model, None, 0
+    data = json.loads(cfg.read_text())
+    base = model if adapter else data.get("base_model_name_or_path")
+    if not base:
+        raise UserError(f"{cfg} names no base_model_name_or_path; pass the base as --model and this dir as --adapter")
+    return base, cfg_dir, int(data.get("r", 16))
+
+
+def llm_kwargs(base: str, *, tensor_parallel_size: int = 1, dtype: str | None = "auto", lora_rank: int = 0,
+               max_model_len: int | None = None, gpu_memory_utilization: float = 0.9, seed: int = 0) -> dict:
+    """Arguments of `vllm.LLM(...)`."""
+    kw: dict[str, Any] = {"model": base, "tensor_parallel_size": tensor_parallel_size,
+                          "dtype": dtype or "auto", "gpu_memory_utilization": gpu_memory_utilization,
+                          "seed": seed, "enable_prefix_caching": True}
+    if max_model_len:
+        kw["max_model_len"] = max_model_len
+    if lora_rank:
+        kw.update(enable_lora=True, max_lora_rank=max(8, 1 << (lora_rank - 1).bit_length()))  # vLLM wants 8,16,32..
+    return kw
+
+
+def sampling_kwargs(params: GenParams) -> dict:
+    """Arguments of `vllm.SamplingParams(...)`; temperature 0 is vLLM's greedy."""
+    kw: dict[str, Any] = {"max_tokens": params.max_new_tokens, "temperature": params.temperature,
+                          "seed": params.seed, "n": 1}
+    if params.temperature > 0:
+        kw["top_p"] = params.top_p
+    if params.stop:
+        kw["stop"] = list(params.stop)
+    return kw
+
+
+def template_kwargs(prompt: Prompt) -> dict:
+    """Arguments of `tokenizer.apply_chat_template` for one prompt."""
+    kw: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True}
+    if prompt.tools:
+        kw["tools"] = prompt.tools
+    return kw
+
+
+class VLLMBackend:
+    name = "vllm"
+
+    def __init__(self, model: str | None = None, *, adapter: str | None = None, dtype: str | None = "auto",
+                 tensor_parallel_size: int = 1, max_model_len: int | None = None,
+                 gpu_memory_utilization: float = 0.9, seed: int = 0, **_ignored: Any) -> None:
+        try:
+            import vllm
+            from vllm.lora.request import LoRARequest
+        except ImportError:
+            raise UserError(INSTALL_HINT) from None
+        from harness.backends.hf import resolve_model
+
+        self.model_path = resolve_model(model)
+        base, self.adapter, rank = resolve_adapter(self.model_path, adapter)
+        self.kwargs = llm_kwargs(base, tensor_parallel_size=tensor_parallel_size, dtype=dtype, lora_rank=rank,
+                                 max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization,
+                                 seed=seed)
+        self.llm = vllm.LLM(**self.kwargs)
+        self.tokenizer = self.llm.get_tokenizer()
+        self.lora = LoRARequest("adapter", 1, self.adapter) if self.adapter else None
+        self._sampling = vllm.SamplingParams
+        self.version = vllm.__version__
+
+    def info(self) -> dict[str, Any]:
+        return {"backend": self.name, "model_path": self.model_path, "adapter": self.adapter,
+                "vllm": self.version, **{k: v for k, v in self.kwargs.items() if k != "model"}}
+
+    def generate(self, prompts: list[Prompt], params: GenParams) -> list[Completion]:
+        texts = [self.tokenizer.apply_chat_template(p.messages, **template_kwargs(p)) for p in prompts]
+        ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+        t0 = time.perf_counter()
+        outs = self.llm.generate([{"prompt_token_ids": x} for x in ids], self._sampling(**sampling_kwargs(params)),
+                                 lora_request=self.lora, use_tqdm=False)
+        dt = (time.perf_counter() - t0) / max(1, len(prompts))
+        return [Completion(text=o.outputs[0].text, prompt_tokens=len(x), completion_tokens=len(o.outputs[0].token_ids),
+                           latency_s=dt) for o, x in zip(outs, ids, strict=True)]

@@ -1,0 +1,82 @@
+"""`rest score bfcl FILE...`: score BFCL result files and print accuracy and BFCL V4 subscores.
+
+harness/cli_score.py calls `add_score_parser(subparsers)` to add the `bfcl`
+sub-subcommand; all the work is in scorefile / aggregate.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from harness.bfcl.aggregate import bfcl_summary
+from harness.bfcl.scorefile import category_counts, read_result_files, score_lines, write_rows
+from harness.bfcl.scoring import FORMATS
+
+_SUBSCORE_LABELS = {
+    "non_live": "Non-Live (unweighted; Simple = mean py/java/js)",
+    "simple": "  Simple",
+    "live": "Live (weighted by entries)",
+    "hallucination": "Hallucination (irrelevance + live_irrelevance)",
+    "relevance": "Relevance (not in overall)",
+    "multi_turn": "Multi-Turn",
+    "agentic": "Agentic",
+}
+
+
+def add_score_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "bfcl",
+        help="score BFCL result files (as written by `bfcl generate`)",
+        description="Score BFCL result files exactly as `bfcl evaluate` does; categories come from the ids.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="result files: one {'id', 'result'} JSON object per line")
+    p.add_argument("--out", metavar="PER_SAMPLE.jsonl", help="write one {id, category, valid, error_type} line per input line")
+    p.add_argument("--format", choices=FORMATS, default="prompting", help="how the results were produced (default: prompting)")
+    p.set_defaults(func=run_score)
+    return p
+
+
+def _pct(agg: dict) -> str:
+    text = f"{100 * agg['value']:.2f}"
+    return text if agg["complete"] else f"N/A ({text})"
+
+
+def run_score(args: argparse.Namespace) -> int:
+    lines = read_result_files(args.files)
+    rows = score_lines(lines, args.format)
+    if args.out:
+        write_rows(rows, args.out)
+    counts = category_counts(rows)
+    print_summary(counts)
+    return 0
+
+
+def print_summary(counts: dict[str, tuple[int, int]]) -> None:
+    """A rich table of per-category accuracy, then the subscores and the overall."""
+    from rich.console import Console
+    from rich.table import Table
+
+    summary = bfcl_summary({k: v for k, v in counts.items() if k in _known()})
+    console = Console()
+    table = Table(title="BFCL per-category accuracy")
+    table.add_column("category")
+    table.add_column("correct", justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("accuracy %", justify="right")
+    for cat, (correct, total) in counts.items():
+        table.add_row(cat, str(correct), str(total), f"{100 * correct / total:.2f}" if total else "-")
+    console.print(table)
+    sub = Table(title="BFCL V4 subscores (N/A: a member category was not scored; it counts as 0)")
+    sub.add_column("score")
+    sub.add_column("%", justify="right")
+    for key, label in _SUBSCORE_LABELS.items():
+        sub.add_row(label, _pct(summary["subscores"][key]))
+    sub.add_row("Overall (10/10/10/30/40)", _pct(summary["overall"]))
+    console.print(sub)
+
+
+def _known() -> set[str]:
+    from harness.bfcl.aggregate import SHIPPED_COUNTS
+
+    return set(SHIPPED_COUNTS)

@@ -1,0 +1,196 @@
+"""Read, score and write BFCL result files (`result/<model>/<group>/BFCL_v4_<cat>_result.json`).
+
+A result file holds one JSON object per line, `{"id": ..., "result": ...}`,
+exactly as `bfcl generate` writes it; the category comes from the id, so
+files may mix categories and the same id may appear in several files.
+Single-turn lines are scored with `scoring.score_output`; multi-turn lines
+(whose result is a list of turns) go to `harness.bfcl.multi_turn.scoring`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.bfcl import data
+from harness.bfcl.scoring import FORMATS, score_output
+from harness.types import UserError, Verdict
+
+MULTI_TURN_PREFIX = "multi_turn_"
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    """One line of a result file, where it came from, and its category."""
+
+    path: str
+    lineno: int
+    id: str
+    category: str
+    result: Any
+
+
+def read_result_files(paths: Iterable[str | Path]) -> list[ResultLine]:
+    """Parse result files in order (file by file, line by line); bad input raises UserError."""
+    out: list[ResultLine] = []
+    for path in paths:
+        p = Path(path)
+        if not p.is_file():
+            raise UserError(f"result file not found: {p}")
+        with p.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except ValueError as exc:
+                    raise UserError(f"{p}:{lineno}: not a JSON object ({exc.msg})") from None
+                if not isinstance(obj, dict) or "id" not in obj or "result" not in obj:
+                    raise UserError(f"{p}:{lineno}: expected an object with 'id' and 'result'")
+                test_id = obj["id"]
+                try:
+                    category = data.category_of(test_id)
+                except UserError:
+                    raise UserError(f"{p}:{lineno}: not a BFCL entry id: {test_id!r}") from None
+                if category not in data.CATEGORIES and not category.startswith(MULTI_TURN_PREFIX):
+                    raise UserError(f"{p}:{lineno}: unknown or unsupported BFCL category {category!r} (id {test_id!r})")
+                out.append(ResultLine(str(p), lineno, test_id, category, obj["result"]))
+    return out
+
+
+class _Entries:
+    """Evaluation-time entries and answers by id, loaded once per category."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, dict]] = {}
+        self._answers: dict[str, dict[str, list]] = {}
+
+    def get(self, category: str, test_id: str, where: str) -> tuple[dict, list | None]:
+        if category not in self._entries:
+            self._entries[category] = {e["id"]: e for e in data.load_entries(category, False)}
+            self._answers[category] = data.load_answers(category)
+        entry = self._entries[category].get(test_id)
+        if entry is None:
+            raise UserError(f"{where}: unknown BFCL id {test_id!r}")
+        return entry, self._answers[category].get(test_id)
+
+
+def _fc_calls(result: Any) -> list[dict] | None:
+    """BFCL FC result lists (`[{name: json_args}]`) as a chat-API tool_calls field."""
+    if isinstance(result, list) and all(isinstance(c, dict) and len(c) == 1 for c in result):
+        return [{"function": {"name": name, "arguments": args}} for c in result for name, args in c.items()]
+    return None
+
+
+def score_lines(lines: list[ResultLine], fmt: str = "prompting") -> list[dict[str, Any]]:
+    """One row `{"id", "category", "valid", "error_type"}` per line, in order."""
+    if fmt not in FORMATS:
+        raise UserError(f"unknown --format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    entries = _Entries()
+    multi_turn = None
+    rows = []
+    for line in lines:
+        where = f"{line.path}:{line.lineno}"
+        if line.category.startswith(MULTI_TURN_PREFIX):
+            if multi_turn is None:
+                multi_turn = _multi_turn_scorer()
+            verdict = multi_turn(line.id, line.category, line.result)
+        else:
+            entry, answer = entries.get(line.category, line.id, where)
+            verdict = _score_single(line, entry, answer, fmt)
+        rows.append({"id": line.id, "category": line.category, "valid": verdict.valid, "error_type": verdict.error_type})
+    return rows
+
+
+def _score_single(line: ResultLine, entry: dict, answer: list | None, fmt: str) -> Verdict:
+    result, tool_calls = line.result, None
+    if fmt == "fc" and not isinstance(result, str):
+        tool_calls, result = _fc_calls(result), ""
+        if tool_calls is None:
+            return Verdict(valid=False, error_type="ast_decoder:decoder_failed", errors=["unreadable FC result"])
+    return score_output(
+        category=line.category,
+        functions=entry["function"],
+        possible_answer=answer,
+        text=result,
+        fmt=fmt,
+        tool_calls=tool_calls,
+    )
+
+
+def _multi_turn_scorer():
+    try:
+        module = importlib.import_module("harness.bfcl.multi_turn.scoring")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("harness.bfcl.multi_turn", "harness.bfcl.multi_turn.scoring"):
+            raise
+        raise UserError("multi-turn scoring is not available in this build; score single-turn files only") from None
+    fn = getattr(module, "score_result_line", None)
+    if fn is None:
+        raise UserError("multi-turn scoring is not available (harness.bfcl.multi_turn.scoring lacks score_result_line)")
+    return fn
+
+
+def category_counts(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """{category: (correct, total)} over scored rows (duplicate ids each count)."""
+    counts: dict[str, list[int]] = {}
+    for row in rows:
+        c = counts.setdefault(row["category"], [0, 0])
+        c[0] += bool(row["valid"])
+        c[1] += 1
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def write_rows(rows: list[dict[str, Any]], path: str | Path) -> None:
+    """Per-sample verdicts as JSON lines, in input order."""
+    with Path(path).open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps({k: row[k] for k in ("id", "category", "valid", "error_type")}) + "\n")
+
+
+def _group_dir(category: str) -> str:
+    if category in data.CATEGORIES:
+        return data.CATEGORIES[category]
+    if category.startswith(MULTI_TURN_PREFIX):
+        return "multi_turn"
+    if category.startswith("web_search"):
+        return "agentic"
+    if category.startswith("memory_"):
+        return str(Path("agentic", "memory", category.removeprefix("memory_")))
+    raise UserError(f"no BFCL result-file group for category {category!r}")
+
+
+def _sort_key(test_id: str) -> int:
+    index = test_id.split(":")[0].rsplit("_", 1)[1]
+    try:
+        return int(index.split("-")[0])
+    except ValueError:
+        return 0
+
+
+def write_result_files(rows: Iterable[dict[str, Any]], out_dir: str | Path, model_name: str) -> list[Path]:
+    """Write `{"id", "result", ...}` rows in BFCL's own layout under out_dir/result/<model>/.
+
+    The model directory is the name with "/" replaced by "_", as BFCL does;
+    rows are grouped by category and sorted by entry index. Existing files
+    for those categories are replaced. Returns the written paths.
+    """
+    by_file: dict[Path, list[dict]] = {}
+    model_dir = Path(out_dir) / "result" / model_name.replace("/", "_")
+    for row in rows:
+        if "id" not in row or "result" not in row:
+            raise ValueError("result rows need 'id' and 'result'")
+        category = data.category_of(row["id"])
+        path = model_dir / _group_dir(category) / f"{data.VERSION_PREFIX}_{category}_result.json"
+        by_file.setdefault(path, []).append(row)
+    for path, file_rows in by_file.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file_rows.sort(key=lambda r: _sort_key(r["id"]))
+        with path.open("w", encoding="utf-8") as fh:
+            for row in file_rows:
+                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    return sorted(by_file)

@@ -1,0 +1,101 @@
+"""BFCL single-turn categories as tasks: `bfcl:<category>`, plus groups non_live, live, single_turn.
+
+Samples keep the function docs as the evaluator sees them (original types,
+needed by the checker); prompts use the docs as BFCL generates with them
+(language hint added), so prompts match `bfcl generate` and scores match
+`bfcl evaluate`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from harness.bfcl.data import CATEGORIES, GROUPS, apply_language_hint, language_of, load_answers, load_entries
+from harness.bfcl.fc_tools import to_tools
+from harness.bfcl.prompts import with_system_prompt
+from harness.tasks import Prompt, Scored, register, register_group
+from harness.types import Sample, UserError
+
+# ToolRL's single-turn instruction appended to each user message (its BFCL handler).
+TOOLRL_USER_SUFFIX = (
+    "If there's no appropriate tools to apply or required parameters are missing, please directly inform me in "
+    "your response without any tool call, or call the tool with the name as 'None'. Otherwise, you should use "
+    "one or more necessary tool calls to complete the given task in this turn."
+)
+
+
+class BfclTask:
+    """One BFCL single-turn category."""
+
+    formats = ("prompting", "fc", "toolrl")
+
+    def __init__(self, category: str) -> None:
+        if category not in CATEGORIES:
+            raise UserError(f"unknown BFCL category {category!r}")
+        self.category = category
+        self.name = f"bfcl:{category}"
+        self.language = language_of(category)
+
+    def samples(self) -> list[Sample]:
+        answers = load_answers(self.category)
+        return [
+            Sample(
+                id=entry["id"],
+                task=self.name,
+                messages=entry["question"][0],
+                functions=entry["function"],
+                ground_truth=answers.get(entry["id"]),
+                meta={"category": self.category, "language": self.language},
+            )
+            for entry in load_entries(self.category, language_hint=False)
+        ]
+
+    def hinted_functions(self, sample: Sample) -> list[dict[str, Any]]:
+        """The sample's docs as BFCL sends them to the model (language hint applied to a copy)."""
+        return apply_language_hint(copy.deepcopy(sample.functions), self.category)
+
+    def prompt(self, sample: Sample, fmt: str) -> Prompt:
+        functions = self.hinted_functions(sample)
+        if fmt == "prompting":
+            return Prompt(messages=with_system_prompt(sample.messages, functions))
+        if fmt == "fc":
+            return Prompt(messages=copy.deepcopy(sample.messages), tools=to_tools(functions, "openai", rename_dots=False))
+        if fmt == "toolrl":
+            return self._toolrl_prompt(sample, functions)
+        raise UserError(f"unknown prompt format {fmt!r} for {self.name}; expected one of {', '.join(self.formats)}")
+
+    def _toolrl_prompt(self, sample: Sample, functions: list[dict[str, Any]]) -> Prompt:
+        """ToolRL's BFCL prompt (its RLLAHandler): tool list in the system prompt, history in one user turn."""
+        try:
+            from harness.toolrl_format import toolrl_system_prompt
+        except ImportError:
+            raise UserError(f"format 'toolrl' is not yet supported for {self.name}") from None
+        history = "**Dialogue Records History**\n"
+        for message in sample.messages:
+            content = str(message.get("content", "")).strip()
+            if message["role"] == "user":
+                history += f"<user> {content}\n{TOOLRL_USER_SUFFIX} </user>\n"
+            elif message["role"] == "assistant":
+                history += f"\n{content}\n"
+        system = toolrl_system_prompt(functions)
+        return Prompt(messages=[{"role": "system", "content": system}, {"role": "user", "content": history.strip()}])
+
+    def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored:
+        from harness.bfcl.scoring import score_output  # the checker's module, loaded only when scoring
+
+        verdict = score_output(
+            category=self.category,
+            functions=sample.functions,
+            possible_answer=sample.ground_truth,
+            text=completion,
+            fmt=fmt,
+            tool_calls=tool_calls,
+        )
+        return Scored(verdict, decoded=verdict.detail.get("decoded"))
+
+
+for _category in CATEGORIES:
+    register(f"bfcl:{_category}", lambda c=_category: BfclTask(c))
+for _group, _members in GROUPS.items():
+    register_group(f"bfcl:{_group}", [f"bfcl:{c}" for c in _members])

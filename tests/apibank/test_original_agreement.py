@@ -1,0 +1,79 @@
+"""Agreement with the original API-Bank evaluator on 10,625 perturbed Level-1 predictions.
+
+The verdicts in original_verdicts_l1.json.gz were produced by running the
+original `evaluator_by_json.py` logic (AlibabaResearch/DAMO-ConvAI@483554e,
+offline, on this shared data) over the predictions that `perturb` below
+generates from the JSON test data's gold outputs. Ours must agree on every
+one: correctness and error class.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from harness.apibank.original.score import gold_rows, score_predictions
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "apibank"
+VERDICTS = Path(__file__).with_name("original_verdicts_l1.json.gz")
+pytestmark = pytest.mark.skipif(not (DATA / "damo-convai").is_dir(), reason=f"API-Bank shared data missing at {DATA}")
+
+ARG = re.compile(r"(\w+)='([^']*)'")
+
+
+def perturb(pred: str) -> list[str]:
+    """Variants of one gold output: format changes, value/key edits, dates, lists, extra calls."""
+    call = pred[len("API-Request: ") :] if pred.startswith("API-Request: ") else pred
+    m = re.match(r"\[(\w+)\((.*)\)\]", call)
+    name, args = m.group(1), ARG.findall(m.group(2))
+
+    def mk(a, n=name):
+        return "[{}({})]".format(n, ", ".join(f"{k}='{v}'" for k, v in a))
+
+    out = [
+        pred, call, "Sure! " + call + " Done.", call.replace("'", '"'), call.lower(), "no call here",
+        "[" + name + "]", mk(args, name + "s"), mk(args[:-1]) if args else call, mk(args + [("extra", "1")]),
+        mk(args) + " " + mk(args[::-1]), "API-Request:\n" + call + "\n[Other(x='1')]", call.replace("(", "( ", 1),
+        mk([(k, v.upper()) for k, v in args]), mk([(k, v + " ") for k, v in args]), mk([(k, " ") for k, v in args]),
+        mk(args[::-1]), mk([(k + "_x" if i == 0 else k, v) for i, (k, v) in enumerate(args)]),
+        "[" + name + "(" + ", ".join(f"{k}={v}" for k, v in args) + ")]",
+    ]  # fmt: skip
+    for i, (k, v) in enumerate(args):
+        words = v.split(" ")
+        if len(words) > 2:
+            a2 = list(args)
+            a2[i] = (k, " ".join(words[:-1]))
+            out.append(mk(a2))
+            a3 = list(args)
+            a3[i] = (k, " ".join(words[:1]))
+            out.append(mk(a3))
+        if re.match(r"\d{4}-\d\d-\d\d", v):
+            for f in (v.replace("-", "/"), v[2:], v[:10], v + " 00:00:00", v.replace("2023", "23"), v.replace("-0", "-")):
+                a2 = list(args)
+                a2[i] = (k, f)
+                out.append(mk(a2))
+        a4 = list(args)
+        a4[i] = (k, v + "x")
+        out.append(mk(a4))
+        a5 = list(args)
+        a5[i] = (k, "[1, 2]")
+        out.append(mk(a5).replace("'[1, 2]'", "[1, 2]"))
+    return out
+
+
+def test_agreement_with_original_evaluator_level1():
+    rows = [{"file": g["file"], "sample_id": g["sample_id"], "pred": v} for g in gold_rows(DATA, 1) for v in perturb(g["pred"])]
+    recorded = json.loads(gzip.decompress(VERDICTS.read_bytes()))
+    assert recorded["count"] == len(rows) == 10625
+    ours = score_predictions(rows, DATA, "official")
+    codes = ["C" if r["correct"] else (r["error"] or "WRONG") for r in ours]
+    mismatches = [(rows[i]["file"], rows[i]["sample_id"], rows[i]["pred"], a, b) for i, (a, b) in enumerate(zip(codes, recorded["verdicts"], strict=True)) if a != b]
+    assert not mismatches, mismatches[:5]
+    # the corpus exercises most classes, so agreement is not vacuous
+    seen = Counter(recorded["verdicts"])
+    assert seen["C"] > 3000 and {"NO_API_CALL", "API_NAME_MISMATCH", "INVALID_INPUT_PARAMETER", "MISS_INPUT_ARGUMENT", "HAS_EXCEPTION", "INPUT_MISMATCH", "OUTPUT_MISMATCH", "KEY_ERROR", "UNHANDLED_EXCEPTION"} <= set(seen)

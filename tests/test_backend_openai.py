@@ -1,0 +1,281 @@
+"""OpenAI-compatible backend against real HTTP servers on loopback.
+
+A small fake server (http.server, threads) plays each failure mode, chosen by
+the request's model name; a second test uses llama-cpp-python's own server
+on the embedded GGUF when it is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from harness.backends import make_backend
+from harness.backends.base import GenParams
+from harness.backends.openai import (
+    OpenAIBackend,
+    as_openai_tools,
+    backoff_delay,
+    build_request,
+    parse_response,
+)
+from harness.tasks import Prompt
+from harness.types import UserError
+
+TOOL = {"name": "calculate_triangle_area", "description": "Area.",
+        "parameters": {"type": "object", "properties": {"base": {"type": "integer"}}, "required": ["base"]}}
+
+
+def chat_body(text="", tool_calls=None):
+    msg = {"role": "assistant", "content": text}
+    if tool_calls:
+        msg["tool_calls"] = tool_calls
+    return {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": msg, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 3}}
+
+
+class FakeServer:
+    """Scenario by model name: ok, tools, flaky (429 once per prompt), down (500), slow, malformed, auth."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.seen: dict[str, int] = {}
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):  # quiet
+                pass
+
+            def send(self, code, payload, headers=None):
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path == "/v1/models":
+                    self.send(200, {"object": "list", "data": [{"id": "served-model", "object": "model"}]})
+                else:
+                    self.send(404, {"error": {"message": "no such path"}})
+
+            def do_POST(self):
+                if self.path != "/v1/chat/completions":
+                    return self.send(404, {"error": {"message": "no such path"}})
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body["_auth"] = self.headers.get("Authorization")
+                key = body["messages"][-1]["content"]
+                with server.lock:
+                    server.requests.append(body)
+                    n = server.seen[key] = server.seen.get(key, 0) + 1
+                scenario = body["model"]
+                if scenario == "ok":
+                    return self.send(200, chat_body(f"echo: {key}"))
+                if scenario == "tools":
+                    call = {"id": "c1", "type": "function",
+                            "function": {"name": "calculate_triangle_area", "arguments": '{"base": 10}'}}
+                    return self.send(200, chat_body(None, [call]))
+                if scenario == "flaky":
+                    if n == 1:
+                        return self.send(429, {"error": {"message": "slow down"}}, {"Retry-After": "0"})
+                    return self.send(200, chat_body(f"after retry: {key}"))
+                if scenario == "down":
+                    return self.send(500, {"error": {"message": "boom"}})
+                if scenario == "slow":
+                    time.sleep(1.0)
+                    return self.send(200, chat_body("too late"))
+                if scenario == "malformed":
+                    return self.send(200, b'{"choices": [ this is not json')
+                if scenario == "bad_request":
+                    return self.send(400, {"error": {"message": "context too long"}})
+                if scenario == "auth":
+                    return self.send(401, {"error": {"message": "bad key"}})
+                return self.send(404, {"error": {"message": f"unknown model {scenario}"}})
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = FakeServer()
+    yield s
+    s.close()
+
+
+def prompts(n, tools=None):
+    return [Prompt(messages=[{"role": "user", "content": f"q{i}"}], tools=tools) for i in range(n)]
+
+
+def backend(server, model, **kw):
+    kw.setdefault("backoff", 0.01)
+    kw.setdefault("timeout", 5.0)
+    return OpenAIBackend(model, base_url=server.url, **kw)
+
+
+def test_canned_completions_keep_order_and_send_sampling_params(server, monkeypatch):
+    monkeypatch.setenv("MY_KEY", "sekret")
+    b = backend(server, "ok", api_key_env="MY_KEY", concurrency=4)
+    params = GenParams(max_new_tokens=33, temperature=0.7, top_p=0.9, seed=5, stop=["\n\n"])
+    out = b.generate(prompts(10), params)
+    assert [c.text for c in out] == [f"echo: q{i}" for i in range(10)]
+    assert all(c.error is None and c.prompt_tokens == 11 and c.completion_tokens == 3 for c in out)
+    req = server.requests[0]
+    assert req["max_tokens"] == 33 and req["temperature"] == 0.7 and req["top_p"] == 0.9 and req["seed"] == 5
+    assert req["stop"] == ["\n\n"] and "tools" not in req
+    assert req["_auth"] == "Bearer sekret"
+    assert b.info()["base_url"] == server.url
+
+
+def test_greedy_sends_temperature_zero_and_no_top_p(server):
+    backend(server, "ok").generate(prompts(1), GenParams(max_new_tokens=8))
+    req = server.requests[0]
+    assert req["temperature"] == 0.0 and "top_p" not in req and "stop" not in req
+
+
+def test_native_tool_calls_round_trip(server):
+    out = backend(server, "tools").generate(prompts(2, tools=[TOOL]), GenParams())
+    assert server.requests[0]["tools"] == [{"type": "function", "function": TOOL}]
+    assert out[0].text == ""
+    assert out[0].tool_calls[0]["function"] == {"name": "calculate_triangle_area", "arguments": '{"base": 10}'}
+
+
+def test_429_is_retried_then_succeeds(server):
+    out = backend(server, "flaky", concurrency=3).generate(prompts(5), GenParams())
+    assert [c.text for c in out] == [f"after retry: q{i}" for i in range(5)]
+    assert all(c.error is None for c in out)
+    assert len(server.requests) == 10  # one 429 and one success per prompt
+
+
+def test_500_forever_records_error_after_retries_and_run_continues(server):
+    b = backend(server, "down", max_retries=2)
+    out = b.generate(prompts(2), GenParams())
+    assert all(c.text == "" and "HTTP 500" in c.error and "3 attempts" in c.error for c in out)
+    assert len(server.requests) == 6
+
+
+def test_timeout_is_recorded(server):
+    b = backend(server, "slow", timeout=0.2, max_retries=1)
+    t0 = time.perf_counter()
+    out = b.generate(prompts(1), GenParams())
+    assert "timeout after 0.2 s" in out[0].error and "2 attempts" in out[0].error
+    assert time.perf_counter() - t0 < 2.0  # the 1 s responses were not waited for
+
+
+def test_malformed_json_is_recorded(server):
+    out = backend(server, "malformed", max_retries=1).generate(prompts(1), GenParams())
+    assert out[0].error.startswith("malformed response") and out[0].text == ""
+
+
+def test_400_is_not_retried(server):
+    out = backend(server, "bad_request", max_retries=3).generate(prompts(1), GenParams())
+    assert "HTTP 400" in out[0].error and "context too long" in out[0].error and "1 attempt)" in out[0].error
+    assert len(server.requests) == 1
+
+
+def test_rejected_key_stops_the_run(server):
+    with pytest.raises(UserError, match="rejected the API key"):
+        backend(server, "auth").generate(prompts(1), GenParams())
+
+
+def test_connection_refused_is_recorded():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    b = OpenAIBackend("m", base_url=f"http://127.0.0.1:{port}/v1", max_retries=1, backoff=0.01)
+    out = b.generate(prompts(1), GenParams())
+    assert out[0].error.startswith("connection error") and "2 attempts" in out[0].error
+
+
+def test_model_defaults_to_first_served_and_factory_and_env(server, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    b = make_backend("openai", model=None)
+    assert b.model == "served-model" and b.base_url == server.url
+
+
+def test_hosted_default_without_key_is_user_error(monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
+    with pytest.raises(UserError, match="NO_SUCH_KEY_VAR"):
+        OpenAIBackend("gpt-x", api_key_env="NO_SUCH_KEY_VAR")
+
+
+def test_pure_helpers():
+    assert as_openai_tools([TOOL, {"type": "function", "function": TOOL}]) == [{"type": "function", "function": TOOL}] * 2
+    body = build_request(prompts(1)[0], GenParams(max_new_tokens=4), "m", {"top_k": 1})
+    assert body["top_k"] == 1 and body["messages"] == [{"role": "user", "content": "q0"}]
+    with pytest.raises(ValueError, match="no choices"):
+        parse_response({"choices": []})
+    with pytest.raises(ValueError, match="server error: nope"):
+        parse_response({"error": {"message": "nope"}})
+    c = parse_response({"choices": [{"message": {"content": [{"type": "text", "text": "a"}, {"text": "b"}]}}]})
+    assert c.text == "ab" and c.tool_calls is None and c.prompt_tokens == 0
+    import random
+
+    rng = random.Random(1)
+    delays = [backoff_delay(a, 0.5, 4.0, rng=rng) for a in range(8)]
+    assert all(0 <= d <= min(4.0, 0.5 * 2**a) for a, d in enumerate(delays))
+    assert backoff_delay(0, 0.5, 4.0, retry_after=3.0, rng=rng) >= 3.0
+    assert backoff_delay(0, 0.5, 4.0, retry_after=99.0, rng=rng) <= 4.0
+
+
+# -- llama-cpp-python's own OpenAI-compatible server on the embedded GGUF ----------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_llama_cpp_server_on_embedded_gguf(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("uvicorn") is None:
+        pytest.skip("llama-cpp-python[server] not installed: build it with `bash bench/build_llamacpp.sh` (about 5 min)")
+    from harness.embedded import gguf_path
+
+    port = _free_port()
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path()), "--host",
+                             "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2",
+                             "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "OPENAI_API_KEY": ""})
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                b = OpenAIBackend(None, base_url=f"http://127.0.0.1:{port}/v1", max_retries=0, timeout=60)
+                break
+            except UserError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise AssertionError((tmp_path / "server.log").read_text()[-2000:]) from None
+                time.sleep(0.5)
+        assert b.model == "smollm2"
+        out = b.generate([Prompt(messages=[{"role": "user", "content": "Say hello."}])] * 2,
+                         GenParams(max_new_tokens=8))
+        assert all(c.error is None and c.completion_tokens > 0 and c.text for c in out)
+        assert out[0].text == out[1].text  # greedy is deterministic
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()

@@ -1,0 +1,183 @@
+"""Checkpoint evaluation during training: summaries, metrics.jsonl, W&B, leaderboard, failures, real Trainer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from harness import tasks as registry
+from harness.tasks import Prompt, Scored
+from harness.types import Sample, UserError, Verdict
+from trainer.eval_callback import CheckpointEvalCallback, metrics_from_summary
+
+
+class ParityTask:
+    """Sample i is correct iff i is even, whatever the model writes: accuracy is known (ceil(n/2)/n)."""
+
+    name = "test:parity"
+    formats = ("prompting",)
+
+    def samples(self):
+        return [Sample(id=f"p{i}", task=self.name, messages=[{"role": "user", "content": f"say {i}"}],
+                       ground_truth=i % 2 == 0) for i in range(6)]
+
+    def prompt(self, sample, fmt):
+        return Prompt(messages=sample.messages)
+
+    def score(self, sample, completion, fmt, tool_calls=None):
+        return Scored(Verdict(valid=bool(sample.ground_truth), error_type=None if sample.ground_truth else "odd"))
+
+
+@pytest.fixture(autouse=True)
+def parity_task():
+    registry._load_modules()
+    registry.register("test:parity", ParityTask)
+    yield
+    registry._TASKS.pop("test:parity", None)
+
+
+def fake_save(output_dir: Path, step: int, model_dir: Path | None) -> tuple[SimpleNamespace, SimpleNamespace]:
+    ckpt = output_dir / f"checkpoint-{step}"
+    if model_dir is not None:
+        shutil.copytree(model_dir, ckpt)
+    else:
+        ckpt.mkdir(parents=True)  # a checkpoint without weights: evaluation must fail, not training
+    return SimpleNamespace(output_dir=str(output_dir)), SimpleNamespace(global_step=step, is_world_process_zero=True)
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_inprocess_eval_writes_summary_metrics_and_board(tmp_path, tiny_model_dir):
+    import torch
+
+    out = tmp_path / "run1"
+    out.mkdir()
+    (out / "metrics.jsonl").write_text(json.dumps({"step": 1, "train/loss": 2.0}) + "\n")  # trainer/metrics.py's line
+    cb = CheckpointEvalCallback(["test:parity"], limit=4, max_new_tokens=4, batch_size=2, device="cpu", n_boot=50)
+    args, state = fake_save(out, 3, tiny_model_dir)
+    rng = torch.random.get_rng_state()
+    cb.on_save(args, state, control=None)
+    assert torch.equal(rng, torch.random.get_rng_state())  # evaluation seeding does not leak into training
+    summary = json.loads((out / "checkpoint-3" / "eval" / "summary.json").read_text())
+    assert summary["schema"] == "rest-harness/summary/v1"
+    assert summary["model"] == str(out / "checkpoint-3")
+    s = summary["tasks"]["test:parity"]
+    assert (s["correct"], s["total"]) == (2, 4) and len(s["ci95"]) == 2
+    recs = lines(out / "metrics.jsonl")
+    assert recs[0] == {"step": 1, "train/loss": 2.0}  # appended, not overwritten
+    assert recs[1]["step"] == 3 and recs[1]["checkpoint"] == "checkpoint-3"
+    assert recs[1]["eval/test:parity"] == 0.5 and "eval_error" not in recs[1]
+    board = json.loads((out / "leaderboard" / "board.json").read_text())
+    (row,) = board["rows"]
+    assert (row["id"], row["step"], row["run_group"]) == ("run1/checkpoint-3", 3, "run1")
+    assert row["cells"]["test:parity"]["total"] == 4
+    assert (out / "leaderboard" / "index.html").is_file()
+
+
+def test_failed_eval_is_recorded_and_next_checkpoint_still_scored(tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "run2"
+    cb = CheckpointEvalCallback("test:parity", limit=2, max_new_tokens=2, device="cpu", n_boot=20)
+    args, state = fake_save(out, 1, None)
+    cb.on_save(args, state, control=None)  # must not raise
+    assert "evaluation failed" in capsys.readouterr().err
+    args, state = fake_save(out, 2, tiny_model_dir)
+    cb.on_save(args, state, control=None)
+    recs = lines(out / "metrics.jsonl")
+    assert [r["step"] for r in recs] == [1, 2]
+    assert "eval_error" in recs[0] and "eval/test:parity" not in recs[0]
+    assert (out / "checkpoint-1" / "eval" / "error.txt").is_file()
+    assert recs[1]["eval/test:parity"] == 0.5 and "eval_error" not in recs[1]
+    board = json.loads((out / "leaderboard" / "board.json").read_text())
+    assert [r["step"] for r in board["rows"]] == [2]
+
+
+def test_wandb_gets_eval_metrics_at_global_step(tmp_path, tiny_model_dir, monkeypatch):
+    import wandb
+
+    from tests.test_leaderboard_wandb import history_keys
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    run = wandb.init(project="cb-test")  # as transformers' WandbCallback does: the global wandb.run
+    try:
+        cb = CheckpointEvalCallback(["test:parity"], limit=2, max_new_tokens=2, device="cpu", leaderboard=False)
+        args, state = fake_save(tmp_path / "run3", 7, tiny_model_dir)
+        cb.on_save(args, state, control=None)
+    finally:
+        run.finish()
+        wandb.teardown()
+    (run_dir,) = list((tmp_path / "wandb").glob("offline-run-*"))
+    keys = history_keys(run_dir)
+    assert keys["eval/test:parity"] == 0.5 and keys["train/global_step"] == 7
+
+
+def test_metrics_from_summary_reads_tasks_and_aggregates():
+    summary = {"tasks": {"a:x": {"accuracy": 0.25}, "a:y": {"accuracy": None}},
+               "aggregates": {"bfcl": {"overall": {"value": 0.1, "total": 9}},
+                              "apibank": {"overall": {"accuracy": 0.4}}}}
+    assert metrics_from_summary(summary) == {"eval/a:x": 0.25, "eval/bfcl/overall": 0.1, "eval/apibank/overall": 0.4}
+
+
+def test_constructor_rejects_bad_configuration():
+    with pytest.raises(UserError, match="unknown task"):
+        CheckpointEvalCallback(["nope:nothing"])
+    with pytest.raises(UserError, match="mode"):
+        CheckpointEvalCallback(["test:parity"], mode="thread")
+    with pytest.raises(UserError, match="limit"):
+        CheckpointEvalCallback(["test:parity"], limit=0)
+    with pytest.raises(UserError, match="top_k"):
+        CheckpointEvalCallback(["test:parity"], mode="subprocess", top_k=3)
+
+
+def test_subprocess_command_mirrors_rest_eval(tmp_path):
+    cb = CheckpointEvalCallback(["test:parity"], limit=3, mode="subprocess", max_new_tokens=9, device="cpu")
+    cmd = cb.subprocess_command(tmp_path / "checkpoint-5")
+    assert cmd[1:4] == ["-m", "harness.cli", "eval"]
+    joined = " ".join(cmd)
+    for part in (f"--model {tmp_path / 'checkpoint-5'}", "--tasks test:parity", f"--output-dir {tmp_path / 'checkpoint-5'}",
+                 "--run-name eval", "--limit 3", "--max-new-tokens 9", "--device cpu", "--overwrite"):
+        assert part in joined
+
+
+def test_subprocess_mode_runs_rest_eval(tmp_path, tiny_model_dir):
+    """A real child `rest eval` on a real task (BFCL simple_python, 2 items) of a tiny checkpoint."""
+    out = tmp_path / "run4"
+    cb = CheckpointEvalCallback(["bfcl:simple_python"], limit=2, mode="subprocess", max_new_tokens=4, device="cpu",
+                                n_boot=20, timeout_s=300)
+    args, state = fake_save(out, 4, tiny_model_dir)
+    cb.on_save(args, state, control=None)
+    (rec,) = lines(out / "metrics.jsonl")
+    assert "eval_error" not in rec, rec
+    summary = json.loads((out / "checkpoint-4" / "eval" / "summary.json").read_text())
+    assert summary["tasks"]["bfcl:simple_python"]["total"] == 2
+    assert rec["eval/bfcl:simple_python"] == summary["tasks"]["bfcl:simple_python"]["accuracy"]
+    assert (out / "checkpoint-4" / "eval" / "samples" / "bfcl__simple_python.jsonl").is_file()
+
+
+def test_real_trainer_two_steps_each_checkpoint_scored(tmp_path, tiny_model_dir):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    ids = tok("call get_weather(city='Paris')")["input_ids"]
+    data = [{"input_ids": torch.tensor(ids), "labels": torch.tensor(ids)} for _ in range(4)]
+    out = tmp_path / "trained"
+    targs = TrainingArguments(output_dir=str(out), max_steps=2, save_steps=1, save_strategy="steps",
+                              per_device_train_batch_size=1, report_to=[], use_cpu=True, logging_steps=1,
+                              learning_rate=1e-3, save_only_model=True, disable_tqdm=True)
+    cb = CheckpointEvalCallback(["test:parity"], limit=2, max_new_tokens=2, device="cpu", n_boot=20)
+    Trainer(model=model, args=targs, train_dataset=data, processing_class=tok, callbacks=[cb]).train()
+    recs = [r for r in lines(out / "metrics.jsonl") if "checkpoint" in r]
+    assert [(r["step"], r["eval/test:parity"]) for r in recs] == [(1, 0.5), (2, 0.5)]
+    for step in (1, 2):
+        assert (out / f"checkpoint-{step}" / "eval" / "summary.json").is_file()
+    board = json.loads((out / "leaderboard" / "board.json").read_text())
+    assert sorted(r["step"] for r in board["rows"]) == [1, 2]

@@ -1,0 +1,127 @@
+"""Shared-prefix fast path of the HF backend: same greedy outputs as transformers `generate`."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.backends.base import GenParams
+from harness.backends.hf import HFBackend
+from harness.backends.prefix_cache import (
+    common_prefix_len,
+    layout_batch,
+    length_batches,
+    plan_prefix,
+    shareable_len,
+)
+from harness.tasks import Prompt
+
+SYSTEM = ("You are an expert in composing functions. You are given a question and a set of possible functions. "
+          "Here is a list of functions in JSON format that you can invoke.\n")
+QUESTIONS = ["Find the area of a triangle with base 10 and height 5.", "hi",
+             "Compute the factorial of 7, then tell me " + "more " * 15, "What is 3+4?", "Weather in Paris today?"]
+
+
+def bfcl_like(qs, system=SYSTEM):
+    return [Prompt(messages=[{"role": "system", "content": system + f'[{{"name": "fn_{i}"}}]'},
+                             {"role": "user", "content": q}]) for i, q in enumerate(qs)]
+
+
+@pytest.fixture(scope="module")
+def backends(tiny_model_dir):
+    fast = HFBackend(str(tiny_model_dir), device="cpu", batch_size=2)
+    plain = HFBackend(str(tiny_model_dir), device="cpu", batch_size=1, prefix_cache=False)
+    return fast, plain
+
+
+def test_fast_path_equals_plain_generate_greedy(backends):
+    fast, plain = backends
+    params = GenParams(max_new_tokens=10)
+    prompts = bfcl_like(QUESTIONS)
+    got = fast.generate(prompts, params)
+    want = plain.generate(prompts, params)
+    assert [c.text for c in got] == [c.text for c in want]
+    assert [c.completion_tokens for c in got] == [c.completion_tokens for c in want]
+    assert [c.prompt_tokens for c in got] == [c.prompt_tokens for c in want]
+    assert fast.stats["prefix_tokens_computed"] > 20  # the shared system prompt was computed once
+
+
+def test_anchor_is_reused_and_cropped_across_calls(backends):
+    fast, plain = backends
+    params = GenParams(max_new_tokens=6)
+    before = dict(fast.stats)
+    first = fast.generate(bfcl_like(QUESTIONS[:2]), params)
+    second = fast.generate(bfcl_like(QUESTIONS[2:]), params)
+    assert fast.stats["prefix_tokens_reused"] > before["prefix_tokens_reused"]
+    # a different system prompt shares only the chat header: the anchor is cropped, outputs still exact
+    other = bfcl_like(QUESTIONS[:3], system="Answer briefly and call tools. ")
+    third = fast.generate(other, params)
+    want = plain.generate(bfcl_like(QUESTIONS), params) + plain.generate(other, params)
+    assert [c.text for c in first + second + third] == [c.text for c in want]
+
+
+def test_single_prompt_and_stop_strings(backends):
+    fast, plain = backends
+    p = bfcl_like(QUESTIONS[:1])
+    params = GenParams(max_new_tokens=8)
+    text = plain.generate(p, params)[0].text
+    assert fast.generate(p, params)[0].text == text
+    if len(text) > 2:
+        stop = text[1:3]
+        assert fast.generate(p, GenParams(max_new_tokens=8, stop=[stop]))[0].text == text[: text.index(stop)]
+
+
+def test_sampling_is_seeded_and_independent_of_batching(tiny_model_dir):
+    a = HFBackend(str(tiny_model_dir), device="cpu", batch_size=3)
+    b = HFBackend(str(tiny_model_dir), device="cpu", batch_size=1)
+    prompts = bfcl_like(QUESTIONS[:3])
+    p = GenParams(max_new_tokens=6, temperature=1.0, seed=3)
+    first = [c.text for c in a.generate(prompts, p)]
+    assert first == [c.text for c in a.generate(prompts, p)]
+    assert first == [c.text for c in b.generate(prompts, p)]  # per-row generators: batch layout does not matter
+    other = [c.text for c in a.generate(prompts, GenParams(max_new_tokens=6, temperature=1.0, seed=4))]
+    assert other != first
+    nucleus = [c.text for c in a.generate(prompts, GenParams(max_new_tokens=6, temperature=1.0, top_p=1e-6))]
+    assert nucleus == [c.text for c in a.generate(prompts, GenParams(max_new_tokens=6))]  # top_p -> 0 is greedy
+
+
+def test_lora_adapter_on_fast_path(tiny_model_dir, tmp_path):
+    import json
+
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    peft_model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj", "o_proj"],
+                                                 init_lora_weights=False, lora_alpha=64))
+    adapter = tmp_path / "adapter"
+    peft_model.save_pretrained(adapter)
+    cfg = json.loads((adapter / "adapter_config.json").read_text())
+    cfg["base_model_name_or_path"] = str(tiny_model_dir)
+    (adapter / "adapter_config.json").write_text(json.dumps(cfg))
+    params = GenParams(max_new_tokens=10)
+    prompts = bfcl_like(QUESTIONS[:3])
+    fast = HFBackend(str(adapter), device="cpu", batch_size=3).generate(prompts, params)
+    plain = HFBackend(str(tiny_model_dir), device="cpu", adapter=str(adapter), prefix_cache=False).generate(prompts,
+                                                                                                         params)
+    base_out = HFBackend(str(tiny_model_dir), device="cpu").generate(prompts, params)
+    assert [c.text for c in fast] == [c.text for c in plain]
+    assert [c.text for c in fast] != [c.text for c in base_out]
+
+
+def test_pure_planning():
+    assert common_prefix_len([[1, 2, 3], [1, 2, 4], [1, 2]]) == 2
+    assert common_prefix_len([]) == 0 and common_prefix_len([[5, 6]]) == 2
+    assert shareable_len([[1, 2], [1, 2, 3]]) == 1  # keep one token to get logits from
+    seqs = [[1] * 40 + [2, i] for i in range(4)]
+    assert plan_prefix(None, seqs).compute == 41
+    assert plan_prefix(None, seqs[:1]).length == 0  # a lone prompt shares nothing
+    assert plan_prefix(None, [[1, 2, 3]] * 3, min_len=16).length == 0
+    assert plan_prefix([1] * 40, seqs).reuse == 40  # the one missing token per row is cheaper than recomputing
+    long = [[1] * 40 + [3] * 60 + [i] for i in range(8)]
+    assert plan_prefix([1] * 40, long).compute == 100  # 60 tokens x 8 rows: recompute once instead
+    lay = layout_batch([[7, 8, 9], [5]], prefix_len=4, pad_id=0)
+    assert lay.input_ids == [[7, 8, 9], [0, 0, 5]]
+    assert lay.attention_mask == [[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 1]]
+    assert lay.position_ids == [[4, 5, 6], [0, 0, 4]] and lay.next_positions == [7, 5]
+    assert length_batches([3, 9, 5, 1, 7], 2) == [[1, 4], [2, 0], [3]]
+    assert length_batches([10, 10, 10], 8, max_tokens=25) == [[0, 1], [2]]

@@ -1,0 +1,73 @@
+"""`rest train`: GRPO / ResT training from a preset or YAML config.
+
+The config is loaded and validated (one-line errors) before torch, TRL or the
+model are imported, so mistakes are cheap. The run directory gets the resolved
+config.yaml, metrics.jsonl, checkpoint-N/ folders (model + tokenizer, loadable
+by `rest eval --model DIR/checkpoint-N`) and the final model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from trainer.config import PRESETS, dump_config, load_config
+
+EPILOG = """examples:
+  rest train --config cpu-smoke                        # a few ResT steps of the embedded SmolLM2 on CPU
+  rest train --config rest --set model=Qwen/Qwen3-1.7B --set data.train=data/rlla_4k/train.parquet
+  rest train --config trainer/configs/grpo.yaml --set grpo.learning_rate=2e-6 --max-steps 50
+  rest train --config rest --set weights.entropy_ema=0.8 --dry-run   # print the resolved config, load nothing
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "train",
+        help="train a model with GRPO or ResT (token-level reweighted GRPO) on ToolRL-format data",
+        description="Train a model with GRPO or ResT on ToolRL-format data, using TRL's GRPOTrainer.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--config",
+        required=True,
+        metavar="FILE.yaml|PRESET",
+        help=f"a YAML config file or a preset name ({', '.join(PRESETS)}); files may start from another with `base: NAME`",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config value, dotted keys, YAML-typed value (repeatable), e.g. --set grpo.max_steps=10 "
+        "--set weights.mode=code --set eval.tasks=bfcl:simple_python,apibank:level-1",
+    )
+    p.add_argument("--output-dir", metavar="DIR", help="run directory (config.yaml, metrics.jsonl, checkpoint-N/); overrides output_dir")
+    p.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps; overrides grpo.max_steps")
+    p.add_argument("--dry-run", action="store_true", help="validate and print the resolved config, then exit without loading anything")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = list(args.overrides)
+    if args.output_dir:
+        overrides.append(f"output_dir={args.output_dir}")
+    if args.max_steps is not None:
+        overrides.append(f"grpo.max_steps={args.max_steps}")
+    cfg = load_config(args.config, overrides)
+    if args.dry_run:
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as tmp:
+            dump_config(cfg, Path(tmp) / "config.yaml")
+            sys.stdout.write((Path(tmp) / "config.yaml").read_text())
+        return 0
+    from trainer.rest_trainer import train  # heavy imports only once the config is known to be good
+
+    train(cfg)
+    print(f"rest train: done; model, checkpoints and metrics.jsonl in {cfg.output_dir}")
+    return 0
