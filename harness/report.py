@@ -13,7 +13,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    import sys
+
+    console = Console(width=None if sys.stdout.isatty() else 150)
     table = Table(title=f"{summary.get('model')}  ({summary['backend'].get('backend')}, format {summary.get('format')})")
     for col in ("task", "format", "correct", "total", "accuracy %", "95% CI", "failed", "top error"):
         table.add_column(col, justify="left" if col in ("task", "format", "top error") else "right")

@@ -65,6 +65,7 @@ def record_for(sample, fmt: str, completion, scored) -> dict[str, Any]:
         "valid": bool(verdict.valid) if verdict else False,
         "error_type": verdict.error_type if verdict else None,
         "errors": verdict.errors[:5] if verdict else [],
+        "detail": {k: v for k, v in (verdict.detail or {}).items() if k != "decoded"} if verdict else {},
         "backend_error": completion.error,
         "prompt_tokens": completion.prompt_tokens,
         "completion_tokens": completion.completion_tokens,
@@ -110,7 +111,7 @@ def run(backend: Backend, cfg: RunConfig) -> dict[str, Any]:
                 completions = backend.generate(prompts, cfg.gen)
                 t2 = time.perf_counter()
                 records = []
-                for s, c in zip(batch, completions):
+                for s, c in zip(batch, completions, strict=True):
                     scored = None if c.error else task.score(s, c.text, fmt, tool_calls=c.tool_calls)
                     records.append(record_for(s, fmt, c, scored))
                 store.append(task.name, records)

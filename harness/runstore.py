@@ -60,7 +60,7 @@ class RunStore:
     def append(self, task: str, records: list[dict[str, Any]]) -> None:
         with open(self.path(task), "a", encoding="utf-8") as fh:
             for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
 
@@ -68,7 +68,7 @@ class RunStore:
         tmp = self.path(task).with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
             for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
         os.replace(tmp, self.path(task))
 
     def write_json(self, name: str, data: Any) -> Path:
