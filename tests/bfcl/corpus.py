@@ -7,7 +7,8 @@ possible-answer alternative; optional parameters omitted; code fences and
 surrounding text) and perturbed (wrong values and types, missing / extra
 parameters and calls, swapped and duplicated calls, string case and
 punctuation, list order, nested dict edits, positional args, dotted names,
-truncation, garbage). Relevance categories get calls and plain text.
+truncation, garbage). Relevance categories get calls and plain text. A few
+"unsafe" outputs (which BFCL would `eval`) must never reach the official side.
 The corpus is a pure function of the shipped data and `seed`.
 """
 
