@@ -94,6 +94,21 @@ class BfclTask:
         )
         return Scored(verdict, decoded=verdict.detail.get("decoded"))
 
+    def write_native_results(self, records: list[dict[str, Any]], out_dir: Any, model_label: str) -> None:
+        """Also write generations in `bfcl generate`'s layout, so `bfcl evaluate` can cross-check our scores."""
+        from harness.bfcl.scorefile import write_result_files
+
+        rows = []
+        for r in records:
+            result: Any = r.get("completion", "")
+            if r.get("tool_calls"):  # native FC: BFCL stores [{name: arguments-json}]
+                result = [{c.get("function", c).get("name", ""): c.get("function", c).get("arguments", "{}")}
+                          for c in r["tool_calls"]]
+            rows.append({"id": r["id"], "result": result, "input_token_count": r.get("prompt_tokens"),
+                         "output_token_count": r.get("completion_tokens"), "latency": r.get("latency_s")})
+        if rows:
+            write_result_files(rows, out_dir, model_label.split(" (")[0])
+
 
 for _category in CATEGORIES:
     register(f"bfcl:{_category}", lambda c=_category: BfclTask(c))
