@@ -10,10 +10,10 @@ def pct(x: float | None) -> str:
 
 
 def print_summary(summary: dict[str, Any]) -> None:
+    import sys
+
     from rich.console import Console
     from rich.table import Table
-
-    import sys
 
     console = Console(width=None if sys.stdout.isatty() else 150)
     table = Table(title=f"{summary.get('model')}  ({summary['backend'].get('backend')}, format {summary.get('format')})")
@@ -26,19 +26,16 @@ def print_summary(summary: dict[str, Any]) -> None:
                       f"{100 * lo:.1f}-{100 * hi:.1f}", str(s.get("failed", 0)), top)
     console.print(table)
     agg = summary.get("aggregates") or {}
-    bfcl = agg.get("bfcl")
-    if bfcl:
-        sub = Table(title="BFCL V4 subscores (N/A = not evaluated, counts 0 in overall)")
-        sub.add_column("score")
-        sub.add_column("accuracy %", justify="right")
-        for key, val in (bfcl.get("subscores") or {}).items():
-            acc = val.get("accuracy") if isinstance(val, dict) else val
-            sub.add_row(key, pct(acc))
+    for bench, cells in agg.items():
+        sub = Table(title=f"{bench} aggregates (95% CI; * = incomplete: missing categories count 0, BFCL shows N/A)")
+        for col in ("score", "accuracy %", "95% CI", "n", "method"):
+            sub.add_column(col, justify="left" if col in ("score", "method") else "right")
+        for key, cell in cells.items():
+            lo, hi = cell.get("ci95") or (0, 0)
+            mark = "" if cell.get("complete", True) else " *"
+            sub.add_row(key + mark, pct(cell.get("accuracy")), f"{100 * lo:.1f}-{100 * hi:.1f}",
+                        str(cell.get("total", "")), cell.get("method", ""))
         console.print(sub)
-    for key in ("apibank", "apibank-original"):
-        if key in agg:
-            o = agg[key]["overall"]
-            console.print(f"{key} overall (micro over {o['total']} items): {pct(o['accuracy'])}%")
     t = summary.get("timings", {})
     if t:
         console.print(f"wall {t.get('wall_s', 0):.1f}s, generation {t.get('generate_s', 0):.1f}s, "

@@ -2,6 +2,9 @@
 
 The runner is the only place that knows both tasks and backends; it stays
 thin so every figure in a summary traces back to one line of samples/*.jsonl.
+A task that needs several generate calls per sample (BFCL multi-turn) may
+provide `run_batch(samples, fmt, backend, gen) -> [(Completion, Scored | None)]`;
+the runner then hands it the batch instead of calling `generate` once.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from harness import tasks as registry
 from harness.backends.base import Backend, GenParams
 from harness.runstore import RunStore
-from harness.summary import benchmark_aggregates, task_summary
+from harness.summary import benchmark_aggregates, outcomes_of, task_summary
 from harness.types import UserError
 
 
@@ -106,14 +109,21 @@ def run(backend: Backend, cfg: RunConfig) -> dict[str, Any]:
             for i in range(0, len(todo), cfg.batch_size):
                 batch = todo[i: i + cfg.batch_size]
                 t0 = time.perf_counter()
-                prompts = [task.prompt(s, fmt) for s in batch]
-                t1 = time.perf_counter()
-                completions = backend.generate(prompts, cfg.gen)
-                t2 = time.perf_counter()
-                records = []
-                for s, c in zip(batch, completions, strict=True):
-                    scored = None if c.error else task.score(s, c.text, fmt, tool_calls=c.tool_calls)
-                    records.append(record_for(s, fmt, c, scored))
+                run_batch = getattr(task, "run_batch", None)
+                if run_batch is not None:  # multi-step tasks drive the backend themselves
+                    t1 = t0
+                    pairs = run_batch(batch, fmt, backend, cfg.gen)
+                    t2 = time.perf_counter()
+                    records = [record_for(s, fmt, c, scored) for s, (c, scored) in zip(batch, pairs, strict=True)]
+                else:
+                    prompts = [task.prompt(s, fmt) for s in batch]
+                    t1 = time.perf_counter()
+                    completions = backend.generate(prompts, cfg.gen)
+                    t2 = time.perf_counter()
+                    records = []
+                    for s, c in zip(batch, completions, strict=True):
+                        scored = None if c.error else task.score(s, c.text, fmt, tool_calls=c.tool_calls)
+                        records.append(record_for(s, fmt, c, scored))
                 store.append(task.name, records)
                 t3 = time.perf_counter()
                 timings["generate_s"] += t2 - t1
@@ -122,10 +132,12 @@ def run(backend: Backend, cfg: RunConfig) -> dict[str, Any]:
     timings["wall_s"] = time.perf_counter() - t_start
 
     per_task: dict[str, Any] = {}
+    outcomes: dict[str, list[int]] = {}
     for task, fmt, samples, _ in plan:
         wanted = {s.id for s in samples}
         recs = [r for r in store.load(task.name) if r["id"] in wanted]
         per_task[task.name] = {**task_summary(recs), "format": fmt}
+        outcomes[task.name] = outcomes_of(recs)
         writer = getattr(task, "write_native_results", None)
         if writer is not None:
             writer(recs, cfg.out_dir, cfg.model_label)
@@ -138,7 +150,7 @@ def run(backend: Backend, cfg: RunConfig) -> dict[str, Any]:
         "generation": {"max_new_tokens": cfg.gen.max_new_tokens, "temperature": cfg.gen.temperature,
                        "top_p": cfg.gen.top_p, "seed": cfg.gen.seed},
         "tasks": per_task,
-        "aggregates": benchmark_aggregates(per_task),
+        "aggregates": benchmark_aggregates(per_task, outcomes),
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "versions": versions(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -32,23 +32,30 @@ def task_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def benchmark_aggregates(per_task: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def outcomes_of(records: list[dict[str, Any]]) -> list[int]:
+    """Per-item 0/1 outcomes of the scored samples (failed generations excluded)."""
+    return [1 if r.get("valid") else 0 for r in records if not r.get("backend_error")]
+
+
+def benchmark_aggregates(per_task: dict[str, dict[str, Any]], outcomes: dict[str, list[int]] | None = None,
+                         n_boot: int = 1000) -> dict[str, Any]:
+    """Benchmark aggregates, each with its n and a 95% interval.
+
+    BFCL V4 subscores/overall and API-Bank's micro overall get a bootstrap over
+    items (Wilson when one category feeds them), computed by the same code the
+    leaderboards use. `value` follows the official rule (a missing category
+    counts 0); `complete` is False where BFCL would display N/A.
+    """
+    from harness.leaderboard.board import AGGREGATORS, aggregate_cells
+
+    outcomes = outcomes or {}
     out: dict[str, Any] = {}
-    bfcl = {t.split(":", 1)[1]: (s["correct"], s["total"]) for t, s in per_task.items()
-            if t.startswith("bfcl:") and s["total"]}
-    if bfcl:
-        try:
-            from harness.bfcl.aggregate import bfcl_summary
-        except ImportError:
-            bfcl_summary = None
-        if bfcl_summary is not None:
-            out["bfcl"] = bfcl_summary(bfcl)
-    for prefix in ("apibank:", "apibank-original:"):
-        levels = {t: s for t, s in per_task.items() if t.startswith(prefix) and s["total"]}
-        if levels:
-            c = sum(s["correct"] for s in levels.values())
-            n = sum(s["total"] for s in levels.values())
-            lo, hi = wilson(c, n)
-            out[prefix.rstrip(":")] = {"overall": {"correct": c, "total": n, "accuracy": c / n, "ci95": [lo, hi]},
-                                       "note": "micro-average over all items (ToolRL/ResT convention)"}
+    for agg in AGGREGATORS:
+        feed = {t.split(":", 1)[1]: outcomes.get(t) or [] for t, s in per_task.items()
+                if t.startswith(agg.task_prefix) and s.get("total")}
+        if not feed:
+            continue
+        cells = aggregate_cells(feed, agg.compute, n_boot=n_boot)
+        if cells:
+            out[agg.benchmark] = cells
     return out

@@ -88,6 +88,12 @@ def test_single_feeder_aggregate_falls_back_to_wilson():
     assert cell["method"] == "wilson" and cell["ci95"] == pytest.approx(list(wilson(2, 5)))
 
 
+def test_degenerate_bootstrap_falls_back_to_wilson():
+    cell = aggregate_cells({"a": [0] * 3, "b": [0] * 4}, micro_scores, n_boot=50)["overall"]
+    assert cell["method"] == "wilson-fallback" and cell["ci95"] == pytest.approx(list(wilson(0, 7)))
+    assert cell["ci95"][1] > 0.3  # 0 of 7 is far from proof of 0%
+
+
 def test_bfcl_aggregates_match_bfcl_summary_and_are_marked_incomplete(tmp_path):
     from harness.bfcl.aggregate import bfcl_summary
 

@@ -66,7 +66,7 @@ class HFBackend:
 
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int = 8, adapter: str | None = None, threads: int | None = None,
-                 prefix_cache: bool = True, min_prefix: int = 16) -> None:
+                 prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -78,6 +78,7 @@ class HFBackend:
         self.batch_size = max(1, batch_size)
         self.prefix_cache = prefix_cache
         self.min_prefix = min_prefix
+        self.buffered_kv = buffered_kv
         base_path, adapter_path = self.model_path, adapter
         adapter_cfg = Path(self.model_path) / "adapter_config.json"
         if adapter_path is None and adapter_cfg.is_file():  # a LoRA checkpoint dir: load its base, then the adapter
@@ -218,6 +219,7 @@ class HFBackend:
         """Prefill the right-aligned suffixes after the shared prefix, then decode, dropping finished rows."""
         import torch
         from transformers import DynamicCache
+        from transformers.cache_utils import DynamicLayer
 
         from harness.backends.prefix_cache import layout_batch
 
@@ -243,6 +245,10 @@ class HFBackend:
                                 use_cache=True, logits_to_keep=1).logits[:, -1, :]
             t1 = time.perf_counter()
             self.stats["prefill_s"] += t1 - t0
+            if self.buffered_kv and all(type(layer) is DynamicLayer for layer in cache.layers):
+                from harness.backends.kv_buffer import buffered_cache  # decode appends in place from here on
+
+                cache = buffered_cache([(layer.keys, layer.values) for layer in cache.layers], params.max_new_tokens)
             for step in range(params.max_new_tokens):
                 tok = self._pick(logits, params, [rngs[r] for r in alive] if rngs else None)
                 keep = []

@@ -133,8 +133,12 @@ def aggregate_cells(outcomes: dict[str, list[int]], compute: Callable[[Counts], 
         if micro and len(feeders[k]) == 1:  # one category: it is a single proportion, so Wilson as elsewhere
             cells[k] = {**wilson_cell(c, n), "complete": point[k]["complete"], "categories": 1}
             continue
+        method = "bootstrap"
+        if hi - lo < 1e-12:  # every feeding category all-right or all-wrong: resampling cannot vary
+            lo, hi = wilson(round(acc * n), n)  # an n-item proportion's interval, flagged as such
+            method = "wilson-fallback"
         cells[k] = {"accuracy": acc, "correct": c if micro else None, "total": n, "ci95": [lo, hi],
-                    "method": "bootstrap", "complete": point[k]["complete"], "categories": len(feeders[k])}
+                    "method": method, "complete": point[k]["complete"], "categories": len(feeders[k])}
     return cells
 
 

@@ -1,0 +1,154 @@
+"""Execute call strings against an `Environment` without eval, with BFCL's result strings.
+
+BFCL prefixes every known method name in the call string with an instance
+name and `eval`s the result. Here each call string is parsed with `ast`; only
+a plain call of a public method of the entry's classes, with literal
+arguments, is ever run. Results and error strings are formatted exactly as
+`execute_multi_turn_func_call` formats them (str as is, dict as JSON, else
+str(); exceptions as "Error during execution: ..."), so the checker's
+response comparison sees the same strings. Positional arguments in a call
+string are passed positionally (ground-truth strings use them); for model
+output they have already been dropped by the decoder, as in BFCL.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+from typing import Any
+
+from harness.bfcl.multi_turn.env import Environment
+
+ERROR_PREFIX = "Error during execution: "
+# BFCL refuses these callee names before evaluating anything.
+BLOCKED_NAMES = frozenset({"kill", "exit", "quit", "remove", "unlink", "popen", "Popen", "run"})
+# Literal arguments that would make the environment compute for minutes (BFCL would try).
+MAX_POWER_EXPONENT = 10_000
+MAX_PRECISION = 10_000
+
+
+class Refused(Exception):
+    """A call we do not execute; its message is what the model sees after the error prefix."""
+
+
+def format_result(result: Any) -> str:
+    """BFCL's rendering of a return value for the model and for the response check."""
+    if type(result) is str:
+        return result
+    if type(result) is dict:
+        try:
+            return json.dumps(result)
+        except Exception:
+            return str(result)
+    return str(result)
+
+
+def execute_calls(calls: list[str], env: Environment) -> list[str]:
+    """Run each call string in order against `env`; one result string per call, never raises."""
+    return [execute_one(call, env) for call in calls]
+
+
+def execute_one(call: str, env: Environment) -> str:
+    try:
+        method, args, kwargs = resolve(call, env)
+    except Refused as exc:
+        return ERROR_PREFIX + str(exc)
+    try:
+        return format_result(method(*args, **kwargs))
+    except Exception as exc:  # an environment raising is a message for the model, as in BFCL
+        return ERROR_PREFIX + str(exc)
+
+
+def resolve(call: str, env: Environment) -> tuple[Any, list[Any], dict[str, Any]]:
+    """The bound method and literal arguments of one call string, or `Refused`."""
+    if not isinstance(call, str):
+        raise Refused(f"expected a call string, got {type(call).__name__}")
+    head = call.split("(")[0]
+    base = head.split(".")[1] if "." in head else head
+    if base in BLOCKED_NAMES:
+        raise Refused(f"Function call {base} is not allowed.")
+    try:
+        tree = ast.parse(call, mode="eval", filename="<string>")
+    except SyntaxError as exc:
+        raise Refused(str(exc)) from None
+    except (ValueError, MemoryError, RecursionError) as exc:
+        raise Refused(f"unparsable call: {exc}") from None
+    node = tree.body
+    if not isinstance(node, ast.Call):
+        raise Refused("only function calls are executed")
+    name = _callee(node.func)
+    if "." in name:
+        raise Refused(f"name '{name.split('.')[0]}' is not defined")
+    method = env.methods.get(name)
+    if method is None:
+        raise Refused(f"name '{name}' is not defined")
+    args = [_literal(arg) for arg in node.args]
+    kwargs: dict[str, Any] = {}
+    for kw in node.keywords:
+        if kw.arg is None:
+            raise Refused("argument unpacking (**) is not executed; pass literal keyword arguments")
+        kwargs[kw.arg] = _literal(kw.value)
+    _guard(name, method, args, kwargs)
+    return method, args, kwargs
+
+
+def _callee(func: ast.AST) -> str:
+    parts = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if isinstance(func, ast.Name):
+        parts.append(func.id)
+        return ".".join(reversed(parts))
+    raise Refused("only calls of environment functions by name are executed")
+
+
+def _literal(node: ast.AST) -> Any:
+    """A literal value (str, bytes, numbers, bool, None, list, tuple, dict, set); anything else is refused."""
+    if isinstance(node, ast.Starred):
+        raise Refused("argument unpacking (*) is not executed; pass literal arguments")
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            raise Refused("nested calls are not executed; pass literal values as arguments")
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            raise Refused(f"name '{sub.id}' is not defined")
+    try:
+        return ast.literal_eval(node)
+    except TypeError as exc:  # e.g. unhashable dict key, as Python would report it
+        raise Refused(str(exc)) from None
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise Refused(
+            "only literal arguments are executed (strings, numbers, booleans, None, lists, dicts, tuples)"
+        ) from None
+
+
+def _guard(name: str, method: Any, args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Refuse the few literal calls that would hang the process (huge integer powers, precisions)."""
+    try:
+        bound = inspect.signature(method).bind(*args, **kwargs).arguments
+    except TypeError:
+        return  # the call itself raises the same TypeError BFCL reports
+    exponent = bound.get("exponent")
+    if name == "power" and isinstance(exponent, int) and abs(exponent) > MAX_POWER_EXPONENT:
+        raise Refused(f"exponent too large (limit {MAX_POWER_EXPONENT})")
+    precision = bound.get("precision")
+    if isinstance(precision, int) and precision > MAX_PRECISION:
+        raise Refused(f"precision too large (limit {MAX_PRECISION})")
+
+
+def keyword_call(call: str, env: Environment) -> str:
+    """Rewrite a trusted call string's positional arguments as keywords, using the method's signature.
+
+    Used to replay ground truth through BFCL's keyword-only decoder (it drops
+    positional arguments). Values are re-rendered with repr, as decode_execute does.
+    """
+    node = ast.parse(call, mode="eval").body
+    if not isinstance(node, ast.Call) or not node.args:
+        return call
+    name = _callee(node.func)
+    params = list(inspect.signature(env.methods[name]).parameters)
+    pairs = [(params[i], ast.literal_eval(a)) for i, a in enumerate(node.args)]
+    pairs += [(kw.arg, ast.literal_eval(kw.value)) for kw in node.keywords]
+    return f"{name}(" + ", ".join(f"{k}={v!r}" for k, v in pairs) + ")"

@@ -1,0 +1,114 @@
+"""A small reader of ToolRL-format (rlla) files for evaluation: rows with an id, prompt messages and ground truth.
+
+The harness must not import the trainer, so the `toolrl:test` / `toolrl:sft`
+aliases are resolved here with the same search order as `trainer.data`
+($REST_TOOLRL_DATA, the fetch cache, ../shared next to the repo). Row
+conversion is pure; only `read_records` touches disk. Supported schemas: the
+verl parquet (prompt + reward_model.ground_truth + extra_info), the SFT json
+(instruction, input, output).
+
+Ids: an explicit `id` field wins; else `<file stem>:<extra_info.index>` or
+`<file stem>:<position>`; they are stable across runs, so `--resume` works.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from harness.types import UserError
+
+ALIASES = {"toolrl:test": "rlla_4k_test.parquet", "toolrl:sft": "rlla_sft.json"}
+SUFFIXES = (".parquet", ".json", ".jsonl")
+
+
+def search_dirs() -> list[Path]:
+    """Where aliases are looked up, in order."""
+    dirs = []
+    if os.environ.get("REST_TOOLRL_DATA"):
+        dirs.append(Path(os.environ["REST_TOOLRL_DATA"]).expanduser())
+    cache = Path(os.environ.get("REST_CACHE_DIR") or Path.home() / ".cache" / "rest-harness")
+    dirs.append(cache / "data" / "toolrl")
+    dirs.append(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "toolrl")
+    return dirs
+
+
+def resolve(spec: str) -> Path:
+    """`toolrl:test`, `toolrl:sft` or a file path -> an existing .parquet/.json/.jsonl file."""
+    spec = str(spec).strip()
+    if spec in ALIASES:
+        for d in search_dirs():
+            if (d / ALIASES[spec]).is_file():
+                return d / ALIASES[spec]
+        tried = ", ".join(str(d) for d in search_dirs())
+        raise UserError(f"{spec} needs {ALIASES[spec]}; not found in {tried} (set REST_TOOLRL_DATA to its folder)")
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise UserError(f"ToolRL data file {spec!r} does not exist (or use {' / '.join(ALIASES)})")
+    if path.suffix.lower() not in SUFFIXES:
+        raise UserError(f"ToolRL data file {spec!r}: unsupported extension (use .parquet, .json or .jsonl)")
+    return path
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pandas as pd
+
+        return pd.read_parquet(path).to_dict(orient="records")
+    try:
+        if suffix == ".jsonl":
+            return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc})") from None
+    return list(data.values()) if isinstance(data, dict) else list(data)
+
+
+def _plain(x: Any) -> Any:
+    if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):
+        x = x.tolist()
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+def to_row(rec: dict[str, Any], position: int, stem: str) -> dict[str, Any]:
+    """One record -> {"id", "prompt": [messages], "ground_truth"} (pure)."""
+    rec = _plain(rec)
+    extra = rec.get("extra_info") if isinstance(rec.get("extra_info"), dict) else {}
+    if isinstance(rec.get("prompt"), list):
+        prompt = [{"role": str(m["role"]), "content": str(m["content"])} for m in rec["prompt"]]
+        gt = rec.get("ground_truth")
+        if gt is None and isinstance(rec.get("reward_model"), dict):
+            gt = rec["reward_model"].get("ground_truth")
+        if gt is None:
+            gt = extra.get("output")
+    elif "instruction" in rec and "output" in rec:
+        prompt = [{"role": "system", "content": str(rec["instruction"])}, {"role": "user", "content": str(rec.get("input", ""))}]
+        gt = rec["output"]
+    else:
+        raise UserError(f"{stem}: row {position} has none of the ToolRL schemas (prompt+ground_truth, instruction+output)")
+    if not isinstance(gt, str) or not gt:
+        raise UserError(f"{stem}: row {position} has no ground truth string")
+    if rec.get("id") is not None:
+        rid = str(rec["id"])
+    elif extra.get("index") is not None:
+        rid = f"{stem}:{extra['index']}"
+    else:
+        rid = f"{stem}:{position}"
+    return {"id": rid, "prompt": prompt, "ground_truth": gt}
+
+
+def load_rows(spec: str) -> list[dict[str, Any]]:
+    """All rows of a ToolRL-format file or alias, in file order, with ids."""
+    path = resolve(spec)
+    rows = [to_row(r, i, path.stem) for i, r in enumerate(read_records(path))]
+    ids = [r["id"] for r in rows]
+    if len(set(ids)) != len(ids):
+        raise UserError(f"{spec}: duplicate row ids; give every row a unique `id`")
+    return rows

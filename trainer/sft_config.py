@@ -1,0 +1,186 @@
+"""Supervised (SFT / TSFT / RSFT) run configuration, on the same YAML machinery as the RL configs.
+
+A config is an SFT config when its top-level `method` is `sft`, `tsft` or
+`rsft`; `rest train` hands such configs to `trainer.sft` (see `maybe_run_sft`).
+Loading, `base:` inheritance, `--set` overrides and one-line `UserError`s are
+`trainer.config`'s own helpers, imported, so both kinds of config behave alike.
+
+- `sft`: plain completion-only cross-entropy (every weight 1; `weights` must stay uniform).
+- `tsft` / `rsft`: the same loss with per-token weights by region (trainer/regions.py +
+  trainer/weights.py), so tool-call tokens (TSFT) or reasoning tokens (RSFT) weigh more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.types import UserError
+from trainer.config import (
+    LoraConfig,
+    WandbConfig,
+    _build,
+    _check_choice,
+    _read_yaml,
+    apply_overrides,
+    looks_like_path,
+)
+from trainer.weights import WeightConfig
+
+METHODS = ("sft", "tsft", "rsft")
+LENGTH_MODES = ("chat", "raw")
+
+
+@dataclass
+class SftDataConfig:
+    """Training rows (ToolRL rlla format) and how they are filtered, shuffled and checked."""
+
+    train: str = "toolrl:sft"
+    eval: str | None = None
+    limit: int | None = None  # keep the first N rows after filtering and shuffling
+    max_tokens: int | None = 1024  # drop rows whose prompt + answer exceed this many tokens (None: keep all)
+    length_mode: str = "chat"  # chat: the templated training sequence; raw: system + user + answer texts
+    shuffle_seed: int | None = None  # deterministic shuffle of the kept rows (None: file order)
+    holdout: list[str] = field(default_factory=lambda: ["toolrl:test"])  # evaluation sets that must not leak in
+
+
+@dataclass
+class SftTrainConfig:
+    """The SFTConfig fields we expose; `extra` passes any other SFTConfig field through."""
+
+    learning_rate: float = 5e-6  # ToolRL's SFT baseline (ms-swift): lr 5e-6, warmup 0.05, bs 1 x GA 4, 3 epochs
+    per_device_train_batch_size: int = 1
+    gradient_accumulation_steps: int = 4
+    num_train_epochs: float = 3.0
+    max_steps: int = -1
+    max_length: int | None = 8192  # truncation of the tokenized sequence (rows are filtered before by data.max_tokens)
+    warmup_steps: float = 0.05  # int: steps; a float in [0, 1): ratio of total steps
+    lr_scheduler_type: str = "linear"
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    logging_steps: int = 1
+    save_steps: int | None = None  # None: save only at the end
+    save_total_limit: int | None = None
+    seed: int = 42
+    bf16: bool = False
+    use_cpu: bool = False
+    gradient_checkpointing: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SftLoraConfig(LoraConfig):
+    """LoRA adapters; `merge: true` also writes the merged full model, so RL configs can start from it as is."""
+
+    merge: bool = True
+
+
+@dataclass
+class SftConfig:
+    """One supervised run, fully resolved; written to OUTPUT_DIR/config.yaml."""
+
+    method: str = "sft"
+    model: str = "embedded"
+    tokenizer: str | None = None
+    data: SftDataConfig = field(default_factory=SftDataConfig)
+    weights: WeightConfig = field(default_factory=WeightConfig)
+    sft: SftTrainConfig = field(default_factory=SftTrainConfig)
+    lora: SftLoraConfig = field(default_factory=SftLoraConfig)
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+    output_dir: str = "runs/sft"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def raw_config(spec: str | Path | None, overrides: list[str] | None = None) -> dict[str, Any]:
+    raw = _read_yaml(spec) if spec is not None else {}
+    return apply_overrides(raw, overrides or [])
+
+
+def is_sft_raw(raw: dict[str, Any]) -> bool:
+    return "method" in raw
+
+
+def load_sft_config(spec: str | Path | None = None, overrides: list[str] | None = None) -> SftConfig:
+    """Preset name or YAML path, plus `key.sub=value` overrides -> a validated SftConfig."""
+    cfg = _build(SftConfig, raw_config(spec, overrides), "")
+    validate_sft(cfg)
+    return cfg
+
+
+def validate_sft(cfg: SftConfig) -> None:
+    """Cheap semantic checks that must fail before any model loads."""
+    from trainer.data import resolve_data_spec
+
+    _check_choice(cfg.method, METHODS, "method")
+    _check_choice(cfg.data.length_mode, LENGTH_MODES, "data.length_mode")
+    mode = cfg.weights.mode
+    if cfg.method == "sft" and mode != "uniform":
+        raise UserError(f"method sft trains every token with weight 1; weights.mode={mode} needs method tsft or rsft")
+    if cfg.method != "sft" and mode == "entropy":
+        raise UserError(f"method {cfg.method}: weights.mode=entropy needs RL rollouts; use code (static region weights)")
+    s = cfg.sft
+    for name in ("per_device_train_batch_size", "gradient_accumulation_steps", "logging_steps"):
+        if getattr(s, name) < 1:
+            raise UserError(f"sft.{name}: must be >= 1, got {getattr(s, name)}")
+    if s.max_steps == 0 or (s.max_steps < 0 and s.num_train_epochs <= 0):
+        raise UserError("sft.max_steps: set max_steps > 0 or num_train_epochs > 0")
+    if s.learning_rate <= 0:
+        raise UserError(f"sft.learning_rate: must be > 0, got {s.learning_rate}")
+    if cfg.data.max_tokens is not None and cfg.data.max_tokens < 1:
+        raise UserError(f"data.max_tokens: must be >= 1 or null, got {cfg.data.max_tokens}")
+    if s.extra:
+        _check_sft_extra(s.extra)
+    if cfg.wandb.mode is not None:
+        _check_choice(cfg.wandb.mode, ("online", "offline", "disabled"), "wandb.mode")
+    resolve_data_spec(cfg.data.train, where="data.train")
+    if cfg.data.eval:
+        resolve_data_spec(cfg.data.eval, where="data.eval")
+    for i, spec in enumerate(cfg.data.holdout):
+        resolve_data_spec(spec, where=f"data.holdout[{i}]")
+    for where, spec in (("model", cfg.model), ("tokenizer", cfg.tokenizer)):
+        if spec and spec != "embedded" and looks_like_path(spec) and not Path(spec).expanduser().exists():
+            raise UserError(f"{where}: {spec!r} does not exist")
+
+
+def _check_sft_extra(extra: dict[str, Any]) -> None:
+    import difflib
+
+    from trl import SFTConfig
+
+    names = {f.name for f in dataclasses.fields(SFTConfig)}
+    for key in extra:
+        if key not in names:
+            close = difflib.get_close_matches(key, sorted(names), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UserError(f"unknown config key 'sft.extra.{key}' (not a TRL SFTConfig field){hint}")
+
+
+def maybe_run_sft(spec: str, overrides: list[str], output_dir: str | None = None, max_steps: int | None = None,
+                  dry_run: bool = False) -> int | None:
+    """`rest train` hook: run an SFT config and return the exit code, or None when `spec` is an RL config."""
+    overrides = list(overrides)
+    if not is_sft_raw(raw_config(spec, overrides)):
+        return None
+    if output_dir:
+        overrides.append(f"output_dir={output_dir}")
+    if max_steps is not None:
+        overrides.append(f"sft.max_steps={max_steps}")
+    cfg = load_sft_config(spec, overrides)
+    if dry_run:
+        import sys
+
+        import yaml
+
+        from trainer.config import _plain
+
+        sys.stdout.write(yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=False))
+        return 0
+    from trainer.sft import train_sft  # heavy imports only once the config is known to be good
+
+    train_sft(cfg)
+    print(f"rest train: done; {cfg.method} model, checkpoints and metrics.jsonl in {cfg.output_dir}")
+    return 0
