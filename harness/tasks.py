@@ -55,11 +55,26 @@ TASK_MODULES = [
 
 _TASKS: dict[str, Callable[[], Task]] = {}
 _GROUPS: dict[str, list[str]] = {}
+_PREFIXES: dict[str, Callable[[str], Task]] = {}
 _LOADED = False
 
 
 def register(name: str, factory: Callable[[], Task]) -> None:
     _TASKS[name] = factory
+
+
+def register_prefix(prefix: str, factory: Callable[[str], Task]) -> None:
+    """Names `prefix<anything>` not registered otherwise are built on demand by `factory(name)` (e.g. `toolrl:<path>`)."""
+    _PREFIXES[prefix] = factory
+
+
+def _from_prefix(name: str) -> bool:
+    """Register `name` through a prefix factory if one matches; True if it did."""
+    for prefix, factory in _PREFIXES.items():
+        if name.startswith(prefix) and len(name) > len(prefix):
+            register(name, lambda name=name, factory=factory: factory(name))
+            return True
+    return False
 
 
 def register_group(name: str, members: list[str]) -> None:
@@ -96,7 +111,7 @@ def expand(spec: str) -> list[str]:
     for part in [p.strip() for p in spec.split(",") if p.strip()]:
         if part in _GROUPS:
             names = _GROUPS[part]
-        elif part in _TASKS:
+        elif part in _TASKS or _from_prefix(part):
             names = [part]
         else:
             hint = ", ".join(sorted(set(_GROUPS) | set(_TASKS))[:40])
@@ -111,6 +126,6 @@ def expand(spec: str) -> list[str]:
 
 def get(name: str) -> Task:
     _load_modules()
-    if name not in _TASKS:
+    if name not in _TASKS and not _from_prefix(name):
         raise UserError(f"unknown task {name!r}")
     return _TASKS[name]()

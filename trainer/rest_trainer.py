@@ -191,18 +191,23 @@ class RestGRPOTrainer(GRPOTrainer):
         weights = inputs.get("token_weights")
         if weights is None:  # batches built by plain TRL code paths
             return super()._compute_loss(model, inputs)
+        t0 = time.perf_counter()
         mask = inputs["completion_mask"] if "tool_mask" not in inputs else inputs["completion_mask"] * inputs["tool_mask"]
         advantages = inputs["advantages"]
         if advantages.dim() == 1:
             advantages = advantages.unsqueeze(1)
         scaled = {**inputs, "advantages": advantages * (weights * self.denominator_scale(inputs, weights, mask))}
         self._capture_entropy, self._captured_entropies = True, None
+        t1 = time.perf_counter()
         try:
             loss = super()._compute_loss(model, scaled)
         finally:
             self._capture_entropy = False
+        t2 = time.perf_counter()
         if self._captured_entropies is not None and "region_ids" in inputs:
             self._record_region_entropy(inputs["region_ids"], self._captured_entropies, mask)
+        mode = "train" if self.model.training else "eval"
+        self._metrics[mode]["rest/loss_overhead_s"].append((t1 - t0) + (time.perf_counter() - t2))
         return loss
 
     def _record_region_entropy(self, regions: torch.Tensor, entropies: torch.Tensor, mask: torch.Tensor) -> None:

@@ -116,16 +116,24 @@ def rows_with_ids(spec: str) -> list[dict[str, Any]]:
 
 def prepare_rows(cfg: Any, tokenizer: Any, log: Any = print) -> list[dict[str, Any]]:
     """Load, contamination-check against `data.holdout`, length-filter, shuffle and cut the training rows."""
-    from trainer.data_prep import check_contamination, filter_by_length, shuffle
+    from trainer.data_prep import check_contamination, filter_by_length, prompt_text, shuffle
 
     d = cfg.data
-    rows = rows_with_ids(d.train)
-    for spec in d.holdout:
-        check_contamination(rows, rows_with_ids(spec), train_name=d.train, eval_name=spec)
-    rows, report = filter_by_length(rows, tokenizer, d.max_tokens, d.length_mode)
+    rows, report = filter_by_length(rows_with_ids(d.train), tokenizer, d.max_tokens, d.length_mode)
     log(report.line(d.train))
     if not rows:
         raise UserError(f"data: no row of {d.train} fits in data.max_tokens={d.max_tokens} tokens")
+    for spec in d.holdout:  # checked on the rows that will really be trained on
+        held = rows_with_ids(spec)
+        if d.exclude_holdout:
+            hit = {prompt_text(r) for r in held} | {"id:" + str(r["id"]) for r in held}
+            before = len(rows)
+            rows = [r for r in rows if prompt_text(r) not in hit and "id:" + str(r["id"]) not in hit]
+            log(f"data: dropped {before - len(rows)} training rows that are items of {spec} (data.exclude_holdout)")
+        try:
+            check_contamination(rows, held, train_name=d.train, eval_name=spec)
+        except UserError as exc:
+            raise UserError(f"{exc} (or set data.exclude_holdout=true)") from None
     if d.shuffle_seed is not None:
         rows = shuffle(rows, d.shuffle_seed)
     return rows[: d.limit] if d.limit else rows

@@ -44,6 +44,7 @@ class SftDataConfig:
     length_mode: str = "chat"  # chat: the templated training sequence; raw: system + user + answer texts
     shuffle_seed: int | None = None  # deterministic shuffle of the kept rows (None: file order)
     holdout: list[str] = field(default_factory=lambda: ["toolrl:test"])  # evaluation sets that must not leak in
+    exclude_holdout: bool = False  # false: a holdout item among the training rows is an error; true: drop it (logged)
 
 
 @dataclass

@@ -77,6 +77,10 @@ def resolve(call: str, env: Environment) -> tuple[Any, list[Any], dict[str, Any]
     node = tree.body
     if not isinstance(node, ast.Call):
         raise Refused("only function calls are executed")
+    names = [kw.arg for kw in node.keywords if kw.arg is not None]
+    for i, kw_name in enumerate(names):
+        if kw_name in names[:i]:  # Python's compiler (not its parser) rejects this, before running anything
+            raise Refused(f"keyword argument repeated: {kw_name} (<string>, line 1)")
     name = _callee(node.func)
     if "." in name:
         raise Refused(f"name '{name.split('.')[0]}' is not defined")

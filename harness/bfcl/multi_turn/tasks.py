@@ -1,0 +1,117 @@
+"""BFCL multi-turn categories as tasks: `bfcl:multi_turn_*`, groups `bfcl:multi_turn` and `bfcl:all`.
+
+A multi-turn sample needs many generate calls, so the task provides
+`run_batch` (the runner's hook for multi-step tasks): it runs the episodes
+of a batch in lockstep through the backend and scores each. A record's
+`completion` is the BFCL `result` (turn -> raw step outputs) as JSON, so
+`score` can re-score it and `write_native_results` writes files `bfcl
+evaluate` reads.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from harness.bfcl.data import GROUPS
+from harness.bfcl.multi_turn import data
+from harness.bfcl.multi_turn.loop import Episode, StepOutput, run_episodes
+from harness.bfcl.prompts import with_system_prompt
+from harness.tasks import Prompt, Scored, register, register_group
+from harness.types import Sample, UserError, Verdict
+
+ENTRY_KEYS = ("id", "question", "initial_config", "involved_classes", "missed_function")
+
+
+class MultiTurnTask:
+    """One BFCL multi-turn category (prompting mode)."""
+
+    formats = ("prompting",)
+
+    def __init__(self, category: str) -> None:
+        data.check_category(category)
+        self.category = category
+        self.name = f"bfcl:{category}"
+
+    def samples(self) -> list[Sample]:
+        answers = data.load_answers(self.category)
+        out = []
+        for entry in data.load_entries(self.category, language_hint=False):
+            meta = {"category": self.category, "entry": {k: entry[k] for k in ENTRY_KEYS if k in entry}}
+            out.append(Sample(id=entry["id"], task=self.name, messages=entry["question"][0],
+                              functions=entry["function"], ground_truth=answers[entry["id"]], meta=meta))
+        return out
+
+    def entry(self, sample: Sample) -> dict[str, Any]:
+        """The entry as BFCL generates with it: docs with the Python hint, held-out docs without."""
+        entry = copy.deepcopy(sample.meta["entry"])
+        entry["function"] = [
+            {**doc, "description": doc["description"] + data.PYTHON_HINT} for doc in copy.deepcopy(sample.functions)
+        ]
+        return entry
+
+    def _check_format(self, fmt: str) -> None:
+        if fmt not in self.formats:
+            raise UserError(f"format {fmt!r} is not supported for {self.name}; expected one of {', '.join(self.formats)}")
+
+    def prompt(self, sample: Sample, fmt: str) -> Prompt:
+        """The first step's prompt (later steps depend on the model's answers; see `run_batch`)."""
+        self._check_format(fmt)
+        entry = self.entry(sample)
+        return Prompt(messages=with_system_prompt(entry["question"][0], entry["function"]))
+
+    def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored:
+        """Score a completed episode given as its BFCL `result` list in JSON."""
+        from harness.bfcl.multi_turn.scoring import INFERENCE_ERROR, score_result
+
+        try:
+            result = json.loads(completion)
+        except (TypeError, ValueError):
+            return Scored(Verdict(False, INFERENCE_ERROR, ["completion is not a JSON list of turns"]))
+        verdict = score_result(sample.meta["entry"], sample.ground_truth, result)
+        return Scored(verdict, decoded=verdict.detail.pop("decoded", None))
+
+    def run_batch(self, samples: list[Sample], fmt: str, backend: Any, gen: Any) -> list[tuple[Any, Scored | None]]:
+        """Run the episodes of `samples` through `backend` and score them: [(Completion, Scored | None)]."""
+        from harness.backends.base import Completion
+
+        self._check_format(fmt)
+        episodes = [Episode(self.entry(s)) for s in samples]
+
+        def generate(message_lists: list[list[dict[str, Any]]]) -> list[StepOutput]:
+            completions = backend.generate([Prompt(messages=copy.deepcopy(m)) for m in message_lists], gen)
+            return [StepOutput(c.text, c.error, c.prompt_tokens, c.completion_tokens, c.latency_s) for c in completions]
+
+        run_episodes(episodes, generate)
+        out: list[tuple[Any, Scored | None]] = []
+        for sample, ep in zip(samples, episodes, strict=True):
+            completion = Completion(text=json.dumps(ep.result, ensure_ascii=False), prompt_tokens=ep.prompt_tokens,
+                                    completion_tokens=ep.completion_tokens, latency_s=ep.latency_s, error=ep.error)
+            scored = None
+            if ep.error is None:
+                scored = self.score(sample, completion.text, fmt)
+                scored.verdict.detail.update({"queries": ep.queries, "force_quit": ep.force_quit})
+            out.append((completion, scored))
+        return out
+
+    def write_native_results(self, records: list[dict[str, Any]], out_dir: Any, model_label: str) -> None:
+        """Also write the episodes in `bfcl generate`'s layout, so `bfcl evaluate` can cross-check our scores."""
+        from harness.bfcl.scorefile import write_result_files
+
+        rows = []
+        for r in records:
+            try:
+                result = json.loads(r.get("completion") or "")
+            except ValueError:
+                continue
+            rows.append({"id": r["id"], "result": result, "input_token_count": r.get("prompt_tokens"),
+                         "output_token_count": r.get("completion_tokens"), "latency": r.get("latency_s")})
+        if rows:
+            write_result_files(rows, out_dir, model_label.split(" (")[0])
+
+
+for _category in data.CATEGORIES:
+    register(f"bfcl:{_category}", lambda c=_category: MultiTurnTask(c))
+register_group("bfcl:multi_turn", [f"bfcl:{c}" for c in data.CATEGORIES])
+register_group("bfcl:all", [f"bfcl:{c}" for c in GROUPS["single_turn"]] + [f"bfcl:{c}" for c in data.CATEGORIES])
