@@ -119,6 +119,7 @@ class EvalConfig:
     limit: int | None = None
     on_save: bool = False
     max_new_tokens: int = 512
+    mode: str = "inprocess"  # inprocess | subprocess (a fresh `rest eval` process per checkpoint)
 
 
 @dataclass

@@ -346,6 +346,12 @@ def build_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, reward_fun
     if model is None:
         model = load_model(cfg.model, bf16=cfg.grpo.bf16)
     cbs = [JsonlMetricsCallback(out / "metrics.jsonl"), *(callbacks or [])]
+    if cfg.eval.on_save and cfg.eval.tasks:  # every saved checkpoint scored by the harness
+        from trainer.eval_callback import CheckpointEvalCallback
+
+        device = "cpu" if cfg.grpo.use_cpu else "auto"
+        cbs.append(CheckpointEvalCallback(cfg.eval.tasks, limit=cfg.eval.limit, max_new_tokens=cfg.eval.max_new_tokens,
+                                          mode=cfg.eval.mode, device=device))
     cls = trainer_cls or RestGRPOTrainer
     extra = {"weight_config": cfg.weights} if issubclass(cls, RestGRPOTrainer) else {}
     return cls(

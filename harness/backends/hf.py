@@ -66,7 +66,8 @@ class HFBackend:
 
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int = 8, adapter: str | None = None, threads: int | None = None,
-                 prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True) -> None:
+                 prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True,
+                 max_decode_rows: int = 64, kv_budget_mb: int = 1024) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -79,6 +80,7 @@ class HFBackend:
         self.prefix_cache = prefix_cache
         self.min_prefix = min_prefix
         self.buffered_kv = buffered_kv
+        self.max_decode_rows, self.kv_budget_mb = max_decode_rows, kv_budget_mb
         base_path, adapter_path = self.model_path, adapter
         adapter_cfg = Path(self.model_path) / "adapter_config.json"
         if adapter_path is None and adapter_cfg.is_file():  # a LoRA checkpoint dir: load its base, then the adapter
@@ -137,9 +139,15 @@ class HFBackend:
 
     def generate(self, prompts: list[Prompt], params: GenParams) -> list[Completion]:
         encoded = self.encode(prompts)
-        if self.prefix_cache:
+        if self.prefix_cache and self._full_attention():
             return self._generate_fast(encoded, params)
         return self._generate_plain(encoded, params)
+
+    def _full_attention(self) -> bool:
+        """The fast path builds plain full-attention caches; sliding-window models take the plain path."""
+        cfg = self.model.config.get_text_config(decoder=True)
+        types = getattr(cfg, "layer_types", None) or []
+        return not getattr(cfg, "sliding_window", None) and all(t == "full_attention" for t in types)
 
     # -- plain path: transformers generate on left-padded batches --------------------------------------------
 
@@ -200,55 +208,80 @@ class HFBackend:
             return plan.compute, kv
         return 0, None
 
+    def _decode_rows(self, plen: int, width: int, max_new: int) -> int:
+        """Rows decoded together: as many as the KV budget holds (fewer, wider steps), at least one prefill chunk."""
+        cfg = self.model.config
+        head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        per_row = (2 * cfg.num_hidden_layers * getattr(cfg, "num_key_value_heads", cfg.num_attention_heads)
+                   * head_dim * (plen + width + max_new) * self.model.dtype.itemsize)
+        return max(self.batch_size, min(self.max_decode_rows, int(self.kv_budget_mb * 2**20 // per_row)))
+
     def _generate_fast(self, encoded: list[list[int]], params: GenParams) -> list[Completion]:
         from harness.backends.prefix_cache import length_batches
 
         plen, kv = self._prefix(encoded)
+        lengths = [len(e) for e in encoded]
+        rows = self._decode_rows(plen, max(lengths) - plen, params.max_new_tokens)
         out: list[Completion | None] = [None] * len(encoded)
-        for idx in length_batches([len(e) for e in encoded], self.batch_size):
+        for group in length_batches(lengths, rows):
             t0 = time.perf_counter()
-            seeds = [params.seed * 1_000_003 + i for i in idx]
-            gens = self._decode([encoded[i][plen:] for i in idx], plen, kv, params, seeds)
-            dt = (time.perf_counter() - t0) / len(idx)
-            for row, i in enumerate(idx):
-                out[i] = self.finish(gens[row], params, len(encoded[i]), dt)
+            chunks = [[group[j] for j in c] for c in length_batches([lengths[i] for i in group], self.batch_size)]
+            gens = self._decode(chunks, [e[plen:] for e in encoded], plen, kv, params)
+            dt = (time.perf_counter() - t0) / len(group)
+            for i in group:
+                out[i] = self.finish(gens[i], params, lengths[i], dt)
         return [c for c in out if c is not None]
 
-    def _decode(self, suffixes: list[list[int]], plen: int, kv: Any, params: GenParams,
-                seeds: list[int]) -> list[list[int]]:
-        """Prefill the right-aligned suffixes after the shared prefix, then decode, dropping finished rows."""
+    def _prefill(self, suffixes: list[list[int]], plen: int, kv: Any):
+        """One chunk: right-aligned suffixes after the shared prefix -> (per-layer kv, mask, next pos, logits)."""
         import torch
         from transformers import DynamicCache
-        from transformers.cache_utils import DynamicLayer
 
         from harness.backends.prefix_cache import layout_batch
 
-        dev = self.device
+        dev, n = self.device, len(suffixes)
         lay = layout_batch(suffixes, plen, self.tokenizer.pad_token_id)
-        n = len(suffixes)
         if kv is not None:
             cache = DynamicCache(ddp_cache_data=[(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in kv])
         else:
             cache = DynamicCache(config=self.model.config)
         mask = torch.tensor(lay.attention_mask, device=dev)
-        pos = torch.tensor(lay.next_positions, device=dev)
-        gens: list[list[int]] = [[] for _ in suffixes]
-        alive = list(range(n))
-        rngs = None
-        if params.temperature > 0:
-            rngs = [torch.Generator(device=dev).manual_seed(s) for s in seeds]
-        self.stats["suffix_tokens"] += sum(len(s) for s in suffixes)
+        logits = self.model(input_ids=torch.tensor(lay.input_ids, device=dev), attention_mask=mask,
+                            position_ids=torch.tensor(lay.position_ids, device=dev), cache=cache,
+                            use_cache=True, logits_to_keep=1).logits[:, -1, :]
+        return cache, mask, torch.tensor(lay.next_positions, device=dev), logits
+
+    def _decode(self, chunks: list[list[int]], suffixes: list[list[int]], plen: int, kv: Any,
+                params: GenParams) -> dict[int, list[int]]:
+        """Prefill each chunk, merge the chunks into one decode batch, decode dropping finished rows."""
+        import torch
+
+        if not self.buffered_kv and len(chunks) > 1:  # plain DynamicCache: decode chunk by chunk
+            gens: dict[int, list[int]] = {}
+            for c in chunks:
+                gens.update(self._decode([c], suffixes, plen, kv, params))
+            return gens
         t0 = time.perf_counter()
         with torch.inference_mode():
-            logits = self.model(input_ids=torch.tensor(lay.input_ids, device=dev), attention_mask=mask,
-                                position_ids=torch.tensor(lay.position_ids, device=dev), cache=cache,
-                                use_cache=True, logits_to_keep=1).logits[:, -1, :]
+            states = [self._prefill([suffixes[i] for i in c], plen, kv) for c in chunks]
+            self.stats["suffix_tokens"] += sum(len(suffixes[i]) for c in chunks for i in c)
             t1 = time.perf_counter()
             self.stats["prefill_s"] += t1 - t0
-            if self.buffered_kv and all(type(layer) is DynamicLayer for layer in cache.layers):
-                from harness.backends.kv_buffer import buffered_cache  # decode appends in place from here on
+            alive = [i for c in chunks for i in c]
+            if self.buffered_kv:
+                from harness.backends.kv_buffer import merge_chunks
 
-                cache = buffered_cache([(layer.keys, layer.values) for layer in cache.layers], params.max_new_tokens)
+                cache, mask = merge_chunks([(st[0], st[1]) for st in states], plen, params.max_new_tokens)
+            else:
+                cache, mask = states[0][0], states[0][1]
+            pos = torch.cat([st[2] for st in states])
+            logits = torch.cat([st[3] for st in states])
+            del states
+            gens = {i: [] for i in alive}
+            rngs = None
+            if params.temperature > 0:  # one generator per row: sampling does not depend on the batch layout
+                rngs = {i: torch.Generator(device=self.device).manual_seed(params.seed * 1_000_003 + i)
+                        for i in alive}
             for step in range(params.max_new_tokens):
                 tok = self._pick(logits, params, [rngs[r] for r in alive] if rngs else None)
                 keep = []
@@ -259,7 +292,7 @@ class HFBackend:
                 if not keep or step == params.max_new_tokens - 1:
                     break
                 if len(keep) < len(alive):
-                    sel = torch.tensor(keep, device=dev)
+                    sel = torch.tensor(keep, device=self.device)
                     cache.batch_select_indices(sel)
                     mask, pos, tok = mask[sel], pos[sel], tok[sel]
                     alive = [alive[j] for j in keep]

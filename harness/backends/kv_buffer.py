@@ -14,15 +14,10 @@ from transformers.cache_utils import DynamicCache, DynamicLayer
 
 
 class BufferedLayer(DynamicLayer):
-    def __init__(self, keys, values, extra: int) -> None:
+    def __init__(self, k_buf, v_buf, filled: int) -> None:
         super().__init__()
-        b, h, t, d = keys.shape
-        self._k = keys.new_empty((b, h, t + extra, d))
-        self._v = values.new_empty((b, h, t + extra, d))
-        self._k[:, :, :t] = keys
-        self._v[:, :, :t] = values
-        self._n = t
-        self.device, self.is_initialized = keys.device, True
+        self._k, self._v, self._n = k_buf, v_buf, filled
+        self.device, self.is_initialized = k_buf.device, True
         self._views()
 
     def _views(self) -> None:
@@ -60,9 +55,39 @@ def _grow(buf, extra: int):
     return torch.cat([buf, buf.new_zeros((b, h, extra, d))], dim=-2)
 
 
-def buffered_cache(kv: list[tuple[Any, Any]], extra: int) -> DynamicCache:
-    """A DynamicCache whose layers start from `kv` (batched (k, v) per layer) with room for `extra` tokens."""
+def merge_chunks(chunks: list[tuple[Any, Any]], plen: int, extra: int) -> tuple[DynamicCache, Any]:
+    """Stack prefilled chunks (cache, 2D mask) into one decode batch with room for `extra` tokens.
+
+    Chunk rows are `[prefix][pads][suffix]`; a shorter chunk gets more pads
+    after the prefix (zeros, masked out), so every row ends at the same column
+    and keeps its own positions.
+    """
+    import torch
+
+    width = max(int(m.shape[1]) for _, m in chunks)
+    rows = sum(int(m.shape[0]) for _, m in chunks)
+    first = chunks[0][0].layers
+    layers = []
+    for li in range(len(first)):
+        _, h, _, d = first[li].keys.shape
+        kb = first[li].keys.new_zeros((rows, h, width + extra, d))
+        vb = first[li].values.new_zeros((rows, h, width + extra, d))
+        r = 0
+        for cache, _m in chunks:
+            k, v = cache.layers[li].keys, cache.layers[li].values
+            b, w = k.shape[0], k.shape[2]
+            kb[r:r + b, :, :plen], vb[r:r + b, :, :plen] = k[:, :, :plen], v[:, :, :plen]
+            kb[r:r + b, :, width - (w - plen):width] = k[:, :, plen:]
+            vb[r:r + b, :, width - (w - plen):width] = v[:, :, plen:]
+            r += b
+        layers.append(BufferedLayer(kb, vb, width))
+    masks = []
+    for _, m in chunks:
+        pad = m.new_zeros((m.shape[0], width - m.shape[1]))
+        masks.append(torch.cat([m[:, :plen], pad, m[:, plen:]], dim=1))
+    for cache, _ in chunks:  # free the chunk caches now, not after decoding
+        cache.layers = []
     cache = DynamicCache()
-    cache.layers = [BufferedLayer(k, v, extra) for k, v in kv]
+    cache.layers = layers
     cache.layer_class_to_replicate = None
-    return cache
+    return cache, torch.cat(masks)

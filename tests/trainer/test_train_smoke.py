@@ -103,3 +103,15 @@ def test_cli_cpu_smoke_end_to_end(tmp_path):
 
     AutoTokenizer.from_pretrained(ckpt)
     assert AutoModelForCausalLM.from_pretrained(ckpt).num_parameters() > 100_000_000
+
+
+def test_every_checkpoint_is_scored_by_the_harness(tiny_model_dir, tmp_path):
+    """`eval.on_save` wires the checkpoint-eval callback: checkpoint-2 gets eval/summary.json and an eval/ metric."""
+    import json
+
+    cfg, trainer, metrics = run_tiny(tiny_model_dir, tmp_path, "grpo", "eval.on_save=true",
+                                     "eval.tasks=bfcl:simple_python", "eval.limit=1", "eval.max_new_tokens=4")
+    summary = json.loads((tmp_path / "run" / "checkpoint-2" / "eval" / "summary.json").read_text())
+    assert summary["tasks"]["bfcl:simple_python"]["total"] == 1
+    evals = [m for m in metrics if "eval/bfcl:simple_python" in m]
+    assert evals and evals[0]["step"] == 2
