@@ -107,7 +107,7 @@ class FakeServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def close(self):
@@ -279,3 +279,20 @@ def test_llama_cpp_server_on_embedded_gguf(tmp_path):
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
+
+
+def test_rest_eval_cli_with_openai_backend_records_failures_and_resumes(server, tmp_path):
+    from harness.cli import main
+
+    common = ["eval", "--backend", "openai", "--base-url", server.url, "--tasks", "bfcl:simple_python",
+              "--limit", "3", "--output-dir", str(tmp_path), "--run-name", "r", "--no-progress",
+              "--max-retries", "1", "--timeout", "5", "--concurrency", "2"]
+    assert main([*common, "--model", "down"]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["tasks"]["bfcl:simple_python"]["failed"] == 3
+    assert summary["backend"]["max_retries"] == 1 and summary["backend"]["concurrency"] == 2
+    lines = [json.loads(x) for x in (tmp_path / "r" / "samples" / "bfcl__simple_python.jsonl").read_text().splitlines()]
+    assert all("HTTP 500" in r["backend_error"] for r in lines)
+    assert main([*common, "--model", "ok", "--resume"]) == 0  # the failed samples are retried
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["tasks"]["bfcl:simple_python"]["failed"] == 0

@@ -210,7 +210,7 @@ class HFBackend:
 
     def _decode_rows(self, plen: int, width: int, max_new: int) -> int:
         """Rows decoded together: as many as the KV budget holds (fewer, wider steps), at least one prefill chunk."""
-        cfg = self.model.config
+        cfg = self.model.config.get_text_config(decoder=True)
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
         per_row = (2 * cfg.num_hidden_layers * getattr(cfg, "num_key_value_heads", cfg.num_attention_heads)
                    * head_dim * (plen + width + max_new) * self.model.dtype.itemsize)

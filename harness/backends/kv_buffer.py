@@ -69,9 +69,10 @@ def merge_chunks(chunks: list[tuple[Any, Any]], plen: int, extra: int) -> tuple[
     first = chunks[0][0].layers
     layers = []
     for li in range(len(first)):
-        _, h, _, d = first[li].keys.shape
-        kb = first[li].keys.new_zeros((rows, h, width + extra, d))
-        vb = first[li].values.new_zeros((rows, h, width + extra, d))
+        proto = first[li].keys
+        _, h, _, d = proto.shape
+        kb = proto.new_zeros((rows, h, width + extra, d))
+        vb = proto.new_zeros((rows, h, width + extra, d))
         r = 0
         for cache, _m in chunks:
             k, v = cache.layers[li].keys, cache.layers[li].values
@@ -79,6 +80,7 @@ def merge_chunks(chunks: list[tuple[Any, Any]], plen: int, extra: int) -> tuple[
             kb[r:r + b, :, :plen], vb[r:r + b, :, :plen] = k[:, :, :plen], v[:, :, :plen]
             kb[r:r + b, :, width - (w - plen):width] = k[:, :, plen:]
             vb[r:r + b, :, width - (w - plen):width] = v[:, :, plen:]
+            cache.layers[li].keys = cache.layers[li].values = None  # free as we go: peak = merged + one layer
             r += b
         layers.append(BufferedLayer(kb, vb, width))
     masks = []

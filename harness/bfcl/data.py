@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from harness.bfcl.aggregate import SHIPPED_COUNTS
 from harness.types import UserError
 
 VERSION_PREFIX = "BFCL_v4"
@@ -38,21 +39,7 @@ LIVE = tuple(c for c, g in CATEGORIES.items() if g == "live")
 GROUPS: dict[str, tuple[str, ...]] = {"non_live": NON_LIVE, "live": LIVE, "single_turn": NON_LIVE + LIVE}
 
 # Entry counts as shipped in bfcl-eval 2026.3.23 (V4); tests check the files against them.
-EXPECTED_COUNTS: dict[str, int] = {
-    "simple_python": 400,
-    "simple_java": 100,
-    "simple_javascript": 50,
-    "multiple": 200,
-    "parallel": 200,
-    "parallel_multiple": 200,
-    "irrelevance": 240,
-    "live_simple": 258,
-    "live_multiple": 1053,
-    "live_parallel": 16,
-    "live_parallel_multiple": 24,
-    "live_irrelevance": 884,
-    "live_relevance": 16,
-}
+EXPECTED_COUNTS: dict[str, int] = {c: SHIPPED_COUNTS[c] for c in CATEGORIES}
 
 # Categories scored by "is there a call?" rather than against possible answers.
 RELEVANCE_CATEGORIES = ("irrelevance", "live_irrelevance", "live_relevance")
