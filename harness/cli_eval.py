@@ -104,11 +104,16 @@ def run_eval(args: argparse.Namespace) -> int:
     elif args.backend == "llamacpp":
         kwargs.update(gguf_file=args.gguf_file, threads=args.threads, seed=args.seed)
     backend = make_backend(args.backend, **kwargs)
-    label = args.model or "SmolLM2-135M-Instruct (embedded)"
-    run_name = args.run_name or slug(f"{Path(label).name if args.model else 'SmolLM2-135M-Instruct'}__{args.format}")
+    served = backend.info().get("model") if args.backend == "openai" else None
+    label = args.model or served or "SmolLM2-135M-Instruct (embedded)"
+    short = Path(label).name if (args.model or served) else "SmolLM2-135M-Instruct"
+    run_name = args.run_name or slug(f"{short}__{args.backend}__{args.format}")
+    batch_size = args.batch_size
+    if args.backend in ("openai", "vllm"):  # the server / engine batches itself: hand it enough work at once
+        batch_size = max(batch_size, 4 * getattr(args, "concurrency", 8), 64 if args.backend == "vllm" else 0)
     cfg = RunConfig(
         tasks=task_names, out_dir=Path(args.output_dir) / run_name, fmt=args.format, limit=args.limit,
-        batch_size=args.batch_size, resume=args.resume, overwrite=args.overwrite, model_label=label,
+        batch_size=batch_size, resume=args.resume, overwrite=args.overwrite, model_label=label,
         progress=not args.no_progress,
         gen=GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                       seed=args.seed),

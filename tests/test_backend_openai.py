@@ -296,3 +296,16 @@ def test_rest_eval_cli_with_openai_backend_records_failures_and_resumes(server, 
     assert main([*common, "--model", "ok", "--resume"]) == 0  # the failed samples are retried
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["tasks"]["bfcl:simple_python"]["failed"] == 0
+
+
+def test_bare_tool_messages_become_one_user_message_like_bfcl_api_handlers():
+    from harness.backends.openai import tool_results_as_user
+
+    msgs = [{"role": "user", "content": "go"}, {"role": "assistant", "content": "[ls(a=True)]"},
+            {"role": "tool", "name": "ls(a=True)", "content": "x y"}, {"role": "tool", "name": "pwd()", "content": "/"},
+            {"role": "tool", "tool_call_id": "c1", "content": "kept"}]
+    out = tool_results_as_user(msgs)
+    assert [m["role"] for m in out] == ["user", "assistant", "user", "tool"]
+    assert out[2]["content"] == repr([{"role": "tool", "name": "ls(a=True)", "content": "x y"},
+                                      {"role": "tool", "name": "pwd()", "content": "/"}])
+    assert out[3]["tool_call_id"] == "c1"

@@ -37,11 +37,34 @@ def as_openai_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for t in tools]
 
 
+def tool_results_as_user(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fold runs of `tool` messages that carry no `tool_call_id` into one user message.
+
+    Prompting-mode multi-turn feeds execution results back as `tool` messages
+    (BFCL's local handlers); OpenAI-style endpoints reject those without a
+    tool_call_id, so we send them as BFCL's API prompting handlers do: one user
+    message holding the repr of the result list.
+    """
+    out: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    for m in messages:
+        if m.get("role") == "tool" and "tool_call_id" not in m:
+            pending.append({"role": "tool", "name": m.get("name"), "content": m.get("content")})
+            continue
+        if pending:
+            out.append({"role": "user", "content": repr(pending)})
+            pending = []
+        out.append(m)
+    if pending:
+        out.append({"role": "user", "content": repr(pending)})
+    return out
+
+
 def build_request(prompt: Prompt, params: GenParams, model: str, extra: dict[str, Any] | None = None) -> dict:
     """The JSON body of one chat-completions request."""
     body: dict[str, Any] = {
         "model": model,
-        "messages": prompt.messages,
+        "messages": tool_results_as_user(prompt.messages),
         "max_tokens": params.max_new_tokens,
         "temperature": params.temperature,
         "seed": params.seed,
