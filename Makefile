@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench llamacpp clean
 
 install: $(STAMP)
 
@@ -17,12 +17,23 @@ $(STAMP): pyproject.toml requirements-nodeps.txt
 	touch $(STAMP)
 
 demo: install
-	HF_HUB_OFFLINE=1 $(BIN)/rest eval --tasks bfcl:simple_python --limit 20 --output-dir runs/demo
+	HF_HUB_OFFLINE=1 $(BIN)/rest eval --tasks bfcl:simple_python,apibank:level-1 --limit 8 --max-new-tokens 128 \
+		--batch-size 8 --output-dir runs --run-name demo --overwrite
+
+# Optional: llama-cpp-python (+ its OpenAI-compatible server) built once, wheel cached in ~/.cache/rest-harness/wheels.
+llamacpp: install
+	VENV=$(VENV) bash bench/build_llamacpp.sh
 
 test: install
 	$(BIN)/ruff check harness trainer tests bench
 	HF_HUB_OFFLINE=1 WANDB_MODE=offline $(BIN)/pytest -q -m "not slow" tests
 	HF_HUB_OFFLINE=1 WANDB_MODE=offline $(BIN)/pytest -q -m slow tests
+
+bench: install
+	$(BIN)/python bench/bfcl_checker.py
+	$(BIN)/python bench/rewards_throughput.py
+	$(BIN)/python bench/eval_throughput.py
+	$(BIN)/python bench/trainer_overhead.py
 
 lint: install
 	$(BIN)/ruff check harness trainer tests bench
