@@ -67,19 +67,20 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return list(data.values()) if isinstance(data, dict) else list(data)
 
 
-def _plain(x: Any) -> Any:
+def plain(x: Any) -> Any:
+    """numpy arrays / pyarrow structs from parquet -> plain lists and dicts."""
     if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):
         x = x.tolist()
     if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
+        return {k: plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
+        return [plain(v) for v in x]
     return x
 
 
 def to_row(rec: dict[str, Any], position: int, stem: str) -> dict[str, Any]:
     """One record -> {"id", "prompt": [messages], "ground_truth"} (pure)."""
-    rec = _plain(rec)
+    rec = plain(rec)
     extra = rec.get("extra_info") if isinstance(rec.get("extra_info"), dict) else {}
     if isinstance(rec.get("prompt"), list):
         prompt = [{"role": str(m["role"]), "content": str(m["content"])} for m in rec["prompt"]]
@@ -92,7 +93,8 @@ def to_row(rec: dict[str, Any], position: int, stem: str) -> dict[str, Any]:
         prompt = [{"role": "system", "content": str(rec["instruction"])}, {"role": "user", "content": str(rec.get("input", ""))}]
         gt = rec["output"]
     else:
-        raise UserError(f"{stem}: row {position} has none of the ToolRL schemas (prompt+ground_truth, instruction+output)")
+        raise UserError(f"{stem}: row {position} has none of the known schemas (prompt+ground_truth, instruction+output); "
+                        f"keys: {sorted(rec)}")
     if not isinstance(gt, str) or not gt:
         raise UserError(f"{stem}: row {position} has no ground truth string")
     if rec.get("id") is not None:

@@ -52,6 +52,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    from trainer.sft_config import maybe_run_sft  # configs with a top-level `method: sft|tsft|rsft`
+
+    rc = maybe_run_sft(args.config, args.overrides, args.output_dir, args.max_steps, args.dry_run)
+    if rc is not None:
+        return rc
     overrides = list(args.overrides)
     if args.output_dir:
         overrides.append(f"output_dir={args.output_dir}")

@@ -10,30 +10,18 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from harness.toolrl_data import ALIASES, plain, to_row
+from harness.toolrl_data import search_dirs as toolrl_search_dirs
 from harness.types import UserError
 
-ALIASES = {"toolrl:test": "rlla_4k_test.parquet", "toolrl:sft": "rlla_sft.json"}
 USER_HEADER = "**Dialogue Records History**"
 PLACEHOLDER_THINK = "<think> I should use the appropriate tool with proper parameters to respond to the user's need. </think>"
 
 
 # ---------------------------------------------------------------- data location
-
-
-def toolrl_search_dirs() -> list[Path]:
-    """Where `toolrl:*` aliases are looked up, in order: $REST_TOOLRL_DATA, the cache, ../shared next to the repo."""
-    dirs = []
-    if os.environ.get("REST_TOOLRL_DATA"):
-        dirs.append(Path(os.environ["REST_TOOLRL_DATA"]).expanduser())
-    cache = Path(os.environ.get("REST_CACHE_DIR") or Path.home() / ".cache" / "rest-harness")
-    dirs.append(cache / "data" / "toolrl")
-    repo = Path(__file__).resolve().parent.parent
-    dirs.append(repo.parent / "shared" / "data" / "toolrl")
-    return dirs
 
 
 def resolve_data_spec(spec: str, where: str = "data") -> tuple[str, str]:
@@ -70,37 +58,17 @@ def _kind(path: Path) -> str:
 # ---------------------------------------------------------------- row conversion (pure)
 
 
-def _plain(x: Any) -> Any:
-    """numpy arrays / pyarrow structs from parquet -> plain lists and dicts."""
-    if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):
-        x = x.tolist()
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    return x
-
-
 def to_rlla_row(rec: dict[str, Any]) -> dict[str, Any]:
-    """One record in any supported schema -> {"prompt": [messages], "ground_truth": str}."""
-    rec = _plain(rec)
-    if "prompt" in rec and isinstance(rec["prompt"], list):
-        prompt = [{"role": str(m["role"]), "content": str(m["content"])} for m in rec["prompt"]]
-        gt = rec.get("ground_truth")
-        if gt is None and isinstance(rec.get("reward_model"), dict):
-            gt = rec["reward_model"].get("ground_truth")
-        if gt is None and isinstance(rec.get("extra_info"), dict):
-            gt = rec["extra_info"].get("output")
-    elif "instruction" in rec and "output" in rec:
-        prompt = [{"role": "system", "content": str(rec["instruction"])}, {"role": "user", "content": str(rec.get("input", ""))}]
-        gt = rec["output"]
-    elif "system" in rec and "answer" in rec:
+    """One record in any supported schema -> {"prompt": [messages], "ground_truth": str}.
+
+    The ToolRL schemas are read by the harness's reader (one copy of that logic);
+    API-Bank items are converted here, for held-out evaluation sets only.
+    """
+    rec = plain(rec)
+    if "system" in rec and "answer" in rec and "prompt" not in rec:
         return apibank_to_rlla(rec)
-    else:
-        raise UserError(f"data row has none of the known schemas (prompt+ground_truth, instruction+output); keys: {sorted(rec)}")
-    if not isinstance(gt, str) or not gt:
-        raise UserError(f"data row without a ground truth string; keys: {sorted(rec)}")
-    return {"prompt": prompt, "ground_truth": gt}
+    row = to_row(rec, 0, "data")
+    return {"prompt": row["prompt"], "ground_truth": row["ground_truth"]}
 
 
 def calls_to_ground_truth(calls: list[dict[str, Any]], think: str = PLACEHOLDER_THINK) -> str:

@@ -304,9 +304,16 @@ def load_tokenizer(spec: str):
 
 
 def load_model(spec: str, bf16: bool = False):
+    """A full checkpoint, or a LoRA adapter dir (warm start from SFT): base + adapter merged, then trained in full."""
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(resolve_model_path(spec), dtype=torch.bfloat16 if bf16 else torch.float32)
+    from trainer.sft import is_adapter_dir, load_warm_start
+
+    path = resolve_model_path(spec)
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    if is_adapter_dir(path):
+        return load_warm_start(path, merge=True, dtype=dtype)
+    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
 
 
 def default_reward_funcs(cfg: Any, tokenizer: Any = None) -> list:

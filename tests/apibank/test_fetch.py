@@ -22,7 +22,7 @@ from harness.cli import main as rest_main
 from harness.data_manifest import MANIFEST
 from harness.types import UserError
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED = (Path(__file__).resolve().parents[2].parent / "shared" / "data").resolve()  # ../shared may be a link
 PINNED = {
     "qiancheng0/ToolRL/8cee13ec0ca72f0461da372a93a6fd8140dbb840/",
     "AlibabaResearch/DAMO-ConvAI/1d76900822d9ecfcd6e9eb0ca64a073cb892b735/api-bank/test-data/",

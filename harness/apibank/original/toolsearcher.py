@@ -87,17 +87,34 @@ def _encoder() -> Any:
     return encode
 
 
-def best_match(keywords: str, encode: Any = None) -> Any:
-    """The original's rule: highest cosine (> 0, first wins ties); token APIs come with GetUserToken."""
+_EMB_CACHE: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def _embed_candidates(encode: Any, texts: tuple[str, ...]) -> Any:
+    """Candidate embeddings, computed once per encoder (the original re-encodes every call)."""
+    key = (id(encode), texts)
+    if key not in _EMB_CACHE:
+        _EMB_CACHE[key] = (encode, encode(list(texts)))  # keep `encode` alive so its id stays unique
+    return _EMB_CACHE[key][1]
+
+
+def rank(keywords: str, cands: list[dict[str, Any]], encode: Any = None) -> dict[str, Any] | None:
+    """The original's rule: highest cosine strictly above 0, the first candidate wins ties."""
     encode = encode or _encoder()
-    cands = candidates()
     kw = encode([keywords])[0]
-    embs = encode([c["desc_for_search"] for c in cands])
+    embs = _embed_candidates(encode, tuple(c["desc_for_search"] for c in cands))
     best, best_score = None, 0.0
     for cand, emb in zip(cands, embs, strict=True):
         score = float((kw * emb).sum())
         if score > best_score:
             best, best_score = dict(cand), score
+    return best
+
+
+def best_match(keywords: str, encode: Any = None) -> Any:
+    """Level-1/2 ToolSearcher output: the best API; token APIs come paired with GetUserToken."""
+    cands = candidates()
+    best = rank(keywords, cands, encode)
     if best is None:
         raise fail("'NoneType' object has no attribute 'pop'")
     best.pop("desc_for_search")
