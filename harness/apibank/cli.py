@@ -37,6 +37,9 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
                    help="write one line per input line, in input order (toolrl: id, level, score, strict, error_type)")
     p.add_argument("--data-dir", default=None,
                    help=f"API-Bank data dir (default: ${data.ENV_VAR}, else the `rest data fetch apibank` cache)")
+    p.add_argument("--level", type=int, choices=[1, 2, 3], default=1,
+                   help="original protocol only: which level's test data the rows refer to (default 1; level 3 rows "
+                        "are {sample_id, api_id, pred} steps or {sample_id, pred} replies)")
     p.add_argument("--mode", choices=["official", "stateful"], default="official",
                    help="original protocol only: official (fresh API state per call, like API-Bank's evaluator) "
                         "or stateful (replay the dialogue's earlier calls first)")
@@ -158,17 +161,26 @@ def run_original(args: argparse.Namespace) -> int:
         raise
     rows = []
     for where, obj in read_jsonl(args.files):
-        if not isinstance(obj.get("file"), str) or not isinstance(obj.get("sample_id"), int) \
-                or isinstance(obj.get("sample_id"), bool) or not isinstance(obj.get("pred"), str):
-            raise UserError(f"{where}: expected {{\"file\": str, \"sample_id\": int, \"pred\": str}}")
-        rows.append({"file": obj["file"], "sample_id": obj["sample_id"], "pred": obj["pred"]})
+        sid = obj.get("sample_id")
+        if not isinstance(sid, int) or isinstance(sid, bool) or not isinstance(obj.get("pred"), str):
+            raise UserError(f"{where}: expected an integer \"sample_id\" and a string \"pred\"")
+        if args.level == 3:  # a step {sample_id, api_id, pred} or a reply {sample_id, pred}
+            row = {"sample_id": sid, "pred": obj["pred"]}
+            if "api_id" in obj:
+                row["api_id"] = obj["api_id"]
+        else:
+            if not isinstance(obj.get("file"), str):
+                raise UserError(f"{where}: expected {{\"file\": str, \"sample_id\": int, \"pred\": str}}")
+            row = {"file": obj["file"], "sample_id": sid, "pred": obj["pred"]}
+        rows.append(row)
     if not rows:
         raise UserError("no predictions in the given files")
-    results = original.score_predictions(rows, data.data_dir(args.data_dir), mode=args.mode)
+    results = original.score_predictions(rows, data.data_dir(args.data_dir), mode=args.mode,
+                                         level=args.level)
     if args.out:
         _write_jsonl(args.out, [{k: r.get(k) for k in ("file", "sample_id", "correct", "error")} for r in results],
                      args.files)
-    print_summary(original.summarize(results), f"API-Bank, original protocol ({args.mode} mode)")
+    print_summary(original.summarize(results), f"API-Bank, original protocol, level {args.level} ({args.mode} mode)")
     return 0
 
 

@@ -117,7 +117,7 @@ def test_missing_file_and_out_over_input(tmp_path, capsys):
 def test_original_protocol_dispatch(tmp_path, capsys, monkeypatch):
     seen = {}
 
-    def score_predictions(rows, data_dir, mode="official"):
+    def score_predictions(rows, data_dir, mode="official", level=1):
         seen.update(rows=rows, data_dir=data_dir, mode=mode)
         return [{"file": r["file"], "sample_id": r["sample_id"], "correct": r["pred"] == "ok", "error": None,
                  "extra": 1} for r in rows]

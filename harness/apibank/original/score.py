@@ -36,6 +36,10 @@ def score_predictions(rows: list[dict[str, Any]], data_dir: str | Path | None = 
     if mode not in MODES:
         raise UserError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     root = _resolve(data_dir)
+    if level == 3:
+        from harness.apibank.original.level3 import score_level3
+
+        return score_level3(rows, root, mode)
     databases = load_databases(root)
     out = []
     for n, row in enumerate(rows, 1):
@@ -73,8 +77,14 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "calls": len(calls),
         "correct": sum(1 for r in calls if r["correct"]),
         "accuracy": (sum(1 for r in calls if r["correct"]) / len(calls)) if calls else None,
-        "errors": {k: errors.get(k, 0) for k in ERROR_CLASSES} | ({"UNCLASSIFIED": errors[None]} if errors.get(None) else {}),
+        "errors": {k: errors.get(k, 0) for k in ERROR_CLASSES}
+        | {k: n for k, n in errors.items() if k is not None and k not in ERROR_CLASSES}
+        | ({"UNCLASSIFIED": errors[None]} if errors.get(None) else {}),
     }
+    if any("api_id" in r for r in calls):  # Level-3 steps: also the task-level Sample Accuracy
+        from harness.apibank.original.level3 import sample_accuracy
+
+        summary |= sample_accuracy(calls)
     if replies:
         summary["replies"] = len(replies)
         summary["rouge_l"] = sum(float(r["correct"]) for r in replies) / len(replies)
@@ -82,11 +92,18 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def gold_rows(data_dir: str | Path | None = None, level: int = 1) -> list[dict[str, Any]]:
-    """The JSON test data's expected outputs as predictions (the gold-call rate's input)."""
+    """The JSON test data's expected outputs as predictions (the gold-call rate's input).
+
+    Level 3: level-3-batch-inf.json's 245 expected steps (`{sample_id, api_id, pred}`).
+    """
     import json
 
     from harness.apibank.original.env import api_root
 
     root = _resolve(data_dir)
+    if level == 3:
+        from harness.apibank.original.level3 import gold_rows_level3
+
+        return gold_rows_level3(root)
     items = json.loads((api_root(root) / "test-data" / f"level-{level}-api.json").read_text(encoding="utf-8"))
     return [{"file": x["file"], "sample_id": x["id"], "pred": x["expected_output"]} for x in items]

@@ -72,5 +72,40 @@ class OriginalTask:
         return Scored(Verdict(v.correct, error_type=v.error), decoded=v.response)
 
 
+class Level3Task(OriginalTask):
+    """level-3-batch-inf.json's 245 step prompts; each step is scored in the stateful mode.
+
+    The official Level-3 mode shares one tool state across the whole row list in
+    input order, which a per-sample score() cannot reproduce; use
+    score.score_predictions(rows, level=3) for the official figure.
+    """
+
+    def __init__(self, data_dir: str | Path | None = None, mode: str = "stateful") -> None:
+        super().__init__(3, data_dir, mode)
+
+    def samples(self) -> list[Sample]:
+        from harness.apibank.original.level3 import test_data
+
+        out = []
+        for x in test_data(self.root(), "level-3-batch-inf.json"):
+            out.append(
+                Sample(
+                    id=f"level-3#{x['sample_id']}.{x['api_id']}",
+                    task=self.name,
+                    messages=[{"role": "system", "content": x["instruction"]}, {"role": "user", "content": x["input"]}],
+                    ground_truth=x["output"],
+                    meta={"sample_id": x["sample_id"], "api_id": x["api_id"], "level": 3},
+                )
+            )
+        return out
+
+    def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored:
+        from harness.apibank.original.level3 import judge_task_step, load_tasks
+
+        v = judge_task_step(completion or "", load_tasks(self.root()), sample.meta["sample_id"], sample.meta["api_id"])
+        return Scored(Verdict(v.correct, error_type=v.error), decoded=v.response)
+
+
 for _lvl in (1, 2):
     register(f"apibank-original:level-{_lvl}", lambda lvl=_lvl: OriginalTask(lvl))
+register("apibank-original:level-3", Level3Task)
