@@ -86,6 +86,11 @@ def judge_call(pred: str, gold_turn: dict[str, Any], env: ToolEnv) -> CallVerdic
         return CallVerdict(False, "UNHANDLED_EXCEPTION", response)
     except Exception:
         return CallVerdict(False, "UNHANDLED_EXCEPTION", response)
+    return classify(correct, response, gold)
+
+
+def classify(correct: bool, response: dict[str, Any], gold: dict[str, Any]) -> CallVerdict:
+    """The original evaluator's error class for an executed call that its rule judged `correct` or not."""
     if correct:
         return CallVerdict(True, None, response)
     if response["exception"]:

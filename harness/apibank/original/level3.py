@@ -28,7 +28,7 @@ from typing import Any
 
 from harness.apibank.original.apis.lv3 import LV3_REGISTRY
 from harness.apibank.original.env import MissingArgument, api_root
-from harness.apibank.original.evaluator import MODES, CallVerdict
+from harness.apibank.original.evaluator import MODES, CallVerdict, classify
 from harness.apibank.original.parse import find_call, parse_call
 from harness.apibank.original.rouge import EmptyText, rouge_l_f
 from harness.apibank.original.toolsearcher import ToolSearcherUnavailable
@@ -129,15 +129,7 @@ def judge_step(pred: str, gold_step: dict[str, Any], env: Lv3Env) -> CallVerdict
         return CallVerdict(False, "API_NAME_MISMATCH", response)
     except Exception:
         return CallVerdict(False, "UNHANDLED_EXCEPTION", response)
-    if correct:
-        return CallVerdict(True, None, response)
-    if response["exception"]:
-        return CallVerdict(False, "HAS_EXCEPTION", response)
-    if response["output"] != gold["output"]:
-        return CallVerdict(False, "OUTPUT_MISMATCH", response)
-    if response["input"] != gold["input"]:
-        return CallVerdict(False, "INPUT_MISMATCH", response)
-    return CallVerdict(False, None, response)
+    return classify(correct, response, gold)
 
 
 def replay_task(env: Lv3Env, steps: list[dict[str, Any]]) -> None:
