@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness.rewards import RewardConfig, toolrl_reward  # noqa: E402
 
-DATA = Path("/work/shared/data/toolrl")
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "toolrl"
 
 
 def ground_truths() -> list[str]:

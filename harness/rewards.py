@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from harness.toolrl_format import first_block_lines
 from harness.types import UserError
 
 SCHEDULES = ("toolrl", "progress", "none")
@@ -167,11 +168,6 @@ def match_score(a: Sequence[Any], b: Sequence[Any]) -> float:
     inter = sum(min(ca[k], cb[k]) for k in ca.keys() & cb.keys())
     denom = len(a) + len(b) - inter
     return inter / denom if denom > 0 else 0.0
-
-
-def first_block_lines(text: str) -> list[str]:
-    """ToolRL: the text after the first `<tool_call>`, up to the next `</tool_call>`, stripped, split on newlines."""
-    return text.split("<tool_call>", 1)[1].split("</tool_call>", 1)[0].strip().split("\n")
 
 
 @functools.lru_cache(maxsize=65536)

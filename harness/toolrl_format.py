@@ -1,4 +1,4 @@
-"""ToolRL's output protocol: the system prompt and a tolerant parser of `<think>/<tool_call>/<response>`.
+"""ToolRL's output protocol: the system prompt and the `<tool_call>` block rules.
 
 The system prompt must be byte-identical to ToolRL's (rlla_4k data, its BFCL
 handler and API-Bank files all use it), since models trained on it are
@@ -7,16 +7,14 @@ and `dataset/rlla_4k`): tools as `N. Name: …\\nDescription: …\\nParameters: 
 with `json.dumps` defaults; JSON-schema parameters contribute their `properties`.
 The stored data has the template's trailing newline stripped; we follow the data.
 
-`parse_completion` is for evaluation and inspection (it reports every problem
-and never raises); the reward in `harness.rewards` follows ToolRL's stricter
-rules on its own.
+The block helpers at the end are shared by the API-Bank protocol, the BFCL
+`toolrl` decoding and the training reward, so the three read blocks alike.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 TAGS = ("<think>", "</think>", "<tool_call>", "</tool_call>", "<response>", "</response>")
@@ -70,107 +68,34 @@ def toolrl_system_prompt(tools: Sequence[Mapping[str, Any]]) -> str:
     return _HEAD + listing + _TAIL
 
 
-@dataclass
-class ToolRLParse:
-    """What a completion holds. `tool_calls` is None when there is no `<tool_call>` block at all."""
+# ---------------------------------------------------------------- tool_call blocks
+# One home for the block rules every ToolRL-format consumer uses: ToolRL's API-Bank
+# generate.py and BFCL handler read the LAST block and drop bad lines; its reward
+# reads the FIRST block and fails on any bad line. The callers keep those rules;
+# the string handling lives only here.
 
-    think: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
-    response: str | None = None
-    tags_ok: bool = False
-    errors: list[str] = field(default_factory=list)
-
-
-def _between(text: str, open_tag: str, close_tag: str, last: bool = False) -> tuple[str | None, bool]:
-    """Content of the first (or last) `open_tag` block and whether it was closed (unclosed: to the end)."""
-    i = text.rfind(open_tag) if last else text.find(open_tag)
-    if i < 0:
-        return None, False
-    start = i + len(open_tag)
-    j = text.find(close_tag, start)
-    if j < 0:
-        return text[start:], False
-    return text[start:j], True
+OPEN = "<tool_call>"
+CLOSE = "</tool_call>"
 
 
-def tags_in_order(text: str) -> bool:
-    """ResT's lenient structure, independent of any ground truth: exactly one think block first, then at
-    least one of tool_call/response, each at most once, in the order think < tool_call < response."""
-    counts = {t: text.count(t) for t in TAGS}
-    if counts["<think>"] != 1 or counts["</think>"] != 1:
-        return False
-    has_call = counts["<tool_call>"] or counts["</tool_call>"]
-    has_resp = counts["<response>"] or counts["</response>"]
-    if not (has_call or has_resp):
-        return False
-    order = ["<think>", "</think>"]
-    for present, pair in ((has_call, ("<tool_call>", "</tool_call>")), (has_resp, ("<response>", "</response>"))):
-        if present:
-            if counts[pair[0]] != 1 or counts[pair[1]] != 1:
-                return False
-            order.extend(pair)
-    pos = [text.find(t) for t in order]
-    return all(a < b for a, b in zip(pos, pos[1:], strict=False))
+def last_block(text: str) -> str:
+    """generate.py: `split("<tool_call>")[-1].split("</tool_call>")[0]`, stripped."""
+    return text.strip().split(OPEN)[-1].split(CLOSE)[0].strip()
 
 
-def parse_tool_lines(block: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """One JSON object per non-blank line; bad lines are reported and skipped."""
-    calls: list[dict[str, Any]] = []
-    errors: list[str] = []
-    for n, line in enumerate(block.strip().split("\n"), start=1):
+def first_block_lines(text: str) -> list[str]:
+    """The reward: text after the first `<tool_call>` up to the next `</tool_call>`, stripped, split on newlines."""
+    return text.split(OPEN, 1)[1].split(CLOSE, 1)[0].strip().split("\n")
+
+
+def parse_lines(block: str) -> list[Any]:
+    """One JSON value per non-blank line (split on "\\n" only); lines that fail are dropped."""
+    calls: list[Any] = []
+    for line in block.split("\n"):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            calls.append(json.loads(line))
         except (ValueError, RecursionError):
-            errors.append(f"tool_call line {n}: not valid JSON")
             continue
-        if not isinstance(obj, dict):
-            errors.append(f"tool_call line {n}: not a JSON object")
-            continue
-        if not isinstance(obj.get("name"), str):
-            errors.append(f"tool_call line {n}: missing string 'name'")
-        if not isinstance(obj.get("parameters"), dict):
-            errors.append(f"tool_call line {n}: missing object 'parameters'")
-        calls.append(obj)
-    return calls, errors
-
-
-def parse_completion(text: str, block: str = "last") -> ToolRLParse:
-    """Parse a ToolRL-format completion; never raises.
-
-    `block`: which `<tool_call>` block's lines are read when there are several:
-    "last" (ToolRL's BFCL handler and API-Bank), "first" (ToolRL's reward) or "all".
-    """
-    text = text.strip()
-    out = ToolRLParse()
-    think, closed = _between(text, "<think>", "</think>")
-    if think is not None:
-        out.think = think.strip()
-        if not closed:
-            out.errors.append("<think> is not closed")
-    response, closed = _between(text, "<response>", "</response>")
-    if response is not None:
-        out.response = response.strip()
-        if not closed:
-            out.errors.append("<response> is not closed")
-    if "<tool_call>" in text:
-        if block == "all":
-            pieces = [p.split("</tool_call>")[0] for p in text.split("<tool_call>")[1:]]
-            if "</tool_call>" not in text.split("<tool_call>")[-1]:
-                out.errors.append("<tool_call> is not closed")
-        else:
-            piece, closed = _between(text, "<tool_call>", "</tool_call>", last=block == "last")
-            pieces = [piece or ""]
-            if not closed:
-                out.errors.append("<tool_call> is not closed")
-        calls: list[dict[str, Any]] = []
-        for piece in pieces:
-            got, errs = parse_tool_lines(piece)
-            calls.extend(got)
-            out.errors.extend(errs)
-        out.tool_calls = calls
-    out.tags_ok = tags_in_order(text)
-    if not out.tags_ok:
-        out.errors.append("tags missing, repeated or out of order")
-    return out
+    return calls

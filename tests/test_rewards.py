@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -19,7 +20,7 @@ from harness.rewards import (
 )
 from harness.types import UserError
 
-DATA = "/work/shared/data/toolrl"
+DATA = str(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "toolrl")
 STATIC = RewardConfig(schedule="none")
 
 

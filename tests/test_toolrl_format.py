@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 
-from harness.toolrl_format import parse_completion, tags_in_order, toolrl_system_prompt
+from harness.toolrl_format import first_block_lines, last_block, parse_lines, toolrl_system_prompt
 
-DATA = "/work/shared/data/toolrl"
+DATA = str(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "toolrl")
 
 
 def _tools_from_prompt(prompt: str) -> list[dict]:
@@ -44,49 +45,19 @@ def test_json_schema_tools_list_their_properties():
     assert "2. Name: noop\nDescription: Nothing.\nParameters: {}\n\n**Steps for Each Turn**" in p
 
 
-def test_parse_tool_call_completion_with_parallel_calls():
-    text = (
-        "<think> two calls </think>\n<tool_call>\n"
-        '{"name": "a", "parameters": {"x": 1}}\n{"name": "b", "parameters": {}}\n</tool_call>'
-    )
-    p = parse_completion(text)
-    assert p.think == "two calls" and p.response is None and p.tags_ok and p.errors == []
-    assert p.tool_calls == [{"name": "a", "parameters": {"x": 1}}, {"name": "b", "parameters": {}}]
+def test_block_rules_last_block_drops_bad_lines_first_block_is_raw():
+    text = ('<think>t</think><tool_call>\n{"name": "first", "parameters": {}}\n</tool_call>'
+            '<tool_call>\n{"name": "second", "parameters": {"x": 1}}\nnot json\n\n[1]\n</tool_call>')
+    assert parse_lines(last_block(text)) == [{"name": "second", "parameters": {"x": 1}}, [1]]
+    assert first_block_lines(text) == ['{"name": "first", "parameters": {}}']
+    assert last_block("no tags at all ") == "no tags at all"  # generate.py parses the whole text then
+    assert last_block('<tool_call>\n{"a": 1}') == '{"a": 1}'  # unclosed: to the end
 
 
-def test_parse_response_only_and_both():
-    p = parse_completion("<think>t</think>\n<response> Hello! </response>")
-    assert p.tool_calls is None and p.response == "Hello!" and p.tags_ok
-    both = '<think>t</think><tool_call>\n{"name": "a", "parameters": {}}\n</tool_call><response>r</response>'
-    q = parse_completion(both)
-    assert q.tags_ok and q.response == "r" and q.tool_calls == [{"name": "a", "parameters": {}}]
+def test_bfcl_toolrl_decoding_uses_the_same_block_rules():
+    from harness.bfcl.scoring import decode_toolrl
 
-
-def test_parse_reports_problems_and_never_raises():
-    p = parse_completion('<think>t</think><tool_call>\n{"name": "a", "parameters": {}}\nnot json\n[1]\n{"name": 3}')
-    assert p.tool_calls == [{"name": "a", "parameters": {}}, {"name": 3}]
-    joined = " | ".join(p.errors)
-    assert "not valid JSON" in joined and "not a JSON object" in joined and "not closed" in joined
-    assert "missing string 'name'" in joined and "missing object 'parameters'" in joined
-    assert not p.tags_ok
-    for junk in ["", "<think>", "</tool_call><tool_call>", "<response>", "\x00{", "<tool_call>" * 3]:
-        parse_completion(junk)
-
-
-def test_block_choice():
-    text = (
-        '<think>t</think><tool_call>\n{"name": "first", "parameters": {}}\n</tool_call>'
-        '<tool_call>\n{"name": "second", "parameters": {}}\n</tool_call>'
-    )
-    assert [c["name"] for c in parse_completion(text).tool_calls] == ["second"]
-    assert [c["name"] for c in parse_completion(text, block="first").tool_calls] == ["first"]
-    assert [c["name"] for c in parse_completion(text, block="all").tool_calls] == ["first", "second"]
-    assert not parse_completion(text).tags_ok  # two tool_call blocks
-
-
-def test_tags_in_order():
-    assert tags_in_order("<think>a</think><response>b</response>")
-    assert not tags_in_order("<think>a</think>")  # needs a call or a response
-    assert not tags_in_order("<response>b</response><think>a</think>")
-    assert not tags_in_order("<think>a</think><response>b</response><tool_call>\n{}\n</tool_call>")
-    assert not tags_in_order("<think>a<think></think><response>b</response>")
+    text = ('<tool_call>\n{"name": "old", "parameters": {}}\n</tool_call>\n<tool_call>\n'
+            '{"name": "f", "parameters": {"a": 1}}\n{"name": "None", "parameters": {}}\n{"name": 3}\nbad\n</tool_call>')
+    assert decode_toolrl(text) == [{"f": {"a": 1}}]
+    assert decode_toolrl('{"name": "f", "parameters": {}}') == []  # BFCL's handler needs the tag

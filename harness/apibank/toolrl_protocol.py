@@ -32,10 +32,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from harness.toolrl_format import CLOSE, OPEN, last_block, parse_lines
 from harness.types import Verdict
 
-OPEN = "<tool_call>"
-CLOSE = "</tool_call>"
 LEVEL_KEYS = {1: "L1", 2: "L2", 3: "L3"}
 
 
@@ -51,24 +50,6 @@ def gold_call(answer: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- parsing
-
-
-def last_block(text: str) -> str:
-    """generate.py: `split("<tool_call>")[-1].split("</tool_call>")[0]`, stripped."""
-    return text.strip().split(OPEN)[-1].split(CLOSE)[0].strip()
-
-
-def parse_lines(block: str) -> list[Any]:
-    """One JSON value per non-blank line (split on "\\n" only); lines that fail are dropped."""
-    calls: list[Any] = []
-    for line in block.split("\n"):
-        if not line.strip():
-            continue
-        try:
-            calls.append(json.loads(line))
-        except (ValueError, RecursionError):
-            continue
-    return calls
 
 
 def _storable(calls: list[Any]) -> bool:

@@ -12,10 +12,10 @@ Any decode failure is a verdict, never an exception.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from harness.bfcl.checker import RELEVANCE_CATEGORIES, check_ast, check_relevance
+from harness.toolrl_format import OPEN, last_block, parse_lines
 from harness.types import Verdict
 
 FORMATS = ("prompting", "fc", "toolrl")
@@ -31,21 +31,12 @@ def category_language(category: str) -> str:
 
 
 def decode_toolrl(text: str) -> list[dict[str, Any]]:
-    """ToolRL's decoding: one `{"name", "parameters"}` JSON object per line of the last <tool_call> block."""
-    if "<tool_call>" not in text:
+    """ToolRL's BFCL handler: `{"name", "parameters"}` objects of the last <tool_call> block, name "None" skipped."""
+    if OPEN not in text:
         return []
-    block = text.split("<tool_call>")[-1].split("</tool_call>")[0].strip()
-    out = []
-    for line in block.split("\n"):
-        try:
-            call = json.loads(line)
-            name = call["name"]
-            if name.strip().lower() == "none":
-                continue
-            out.append({name: call["parameters"]})
-        except Exception:  # ToolRL skips any line it cannot use
-            continue
-    return out
+    return [{c["name"]: c["parameters"]} for c in parse_lines(last_block(text))
+            if isinstance(c, dict) and isinstance(c.get("name"), str) and "parameters" in c
+            and c["name"].strip().lower() != "none"]
 
 
 def decode_output(text: str, fmt: str, language: str, tool_calls: list[dict] | None = None) -> Any:
