@@ -54,15 +54,23 @@ def replay(env: ToolEnv, history: Any) -> None:
         env.tool(turn["api_name"]).adopt(turn.get("result") or {}, response)
 
 
-def judge_call(pred: str, gold_turn: dict[str, Any], env: ToolEnv) -> CallVerdict:
-    """Verdict of a raw model output against one gold API turn, executed in `env`."""
+def extract_call(pred: Any) -> tuple[str, dict[str, Any]] | CallVerdict:
+    """The `[ApiName(...)]` call in a raw output, or the original's verdict when there is none or it won't parse."""
     span = find_call(pred if isinstance(pred, str) else "")
     if span is None:
         return CallVerdict(False, "NO_API_CALL")
     try:
-        name, args = parse_call(span)
+        return parse_call(span)
     except ValueError:
         return CallVerdict(False, "FAILED_PARSE_API_CALL")
+
+
+def judge_call(pred: str, gold_turn: dict[str, Any], env: ToolEnv) -> CallVerdict:
+    """Verdict of a raw model output against one gold API turn, executed in `env`."""
+    parsed = extract_call(pred)
+    if isinstance(parsed, CallVerdict):
+        return parsed
+    name, args = parsed
     if name != gold_turn["api_name"]:
         return CallVerdict(False, "API_NAME_MISMATCH")
     try:

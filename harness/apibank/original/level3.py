@@ -28,8 +28,7 @@ from typing import Any
 
 from harness.apibank.original.apis.lv3 import LV3_REGISTRY
 from harness.apibank.original.env import MissingArgument, api_root
-from harness.apibank.original.evaluator import MODES, CallVerdict, classify
-from harness.apibank.original.parse import find_call, parse_call
+from harness.apibank.original.evaluator import MODES, CallVerdict, classify, extract_call
 from harness.apibank.original.rouge import EmptyText, rouge_l_f
 from harness.apibank.original.toolsearcher import ToolSearcherUnavailable
 from harness.types import UserError
@@ -97,13 +96,10 @@ class Lv3Env:
 
 def judge_step(pred: str, gold_step: dict[str, Any], env: Lv3Env) -> CallVerdict:
     """Verdict of one raw model output against one gold step, executed in `env`."""
-    span = find_call(pred if isinstance(pred, str) else "")
-    if span is None:
-        return CallVerdict(False, "NO_API_CALL")
-    try:
-        name, args = parse_call(span)
-    except ValueError:
-        return CallVerdict(False, "FAILED_PARSE_API_CALL")
+    parsed = extract_call(pred)
+    if isinstance(parsed, CallVerdict):
+        return parsed
+    name, args = parsed
     try:
         if name == "ToolSearcher":
             args["keywords"] = split_camel(args["keywords"])  # a missing keyword crashes the original
