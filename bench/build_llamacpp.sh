@@ -8,12 +8,13 @@ set -euo pipefail
 VENV=${VENV:-.venv}
 PIP="$VENV/bin/pip"
 WHEELS="${REST_CACHE_DIR:-$HOME/.cache/rest-harness}/wheels"
-SPEC=${LLAMA_CPP_SPEC:-llama-cpp-python}
+VERSION=${LLAMA_CPP_VERSION:-0.3.36}
+SPEC="llama-cpp-python==$VERSION"
 mkdir -p "$WHEELS"
-if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+if ! ls "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl >/dev/null 2>&1; then
   echo "building $SPEC into $WHEELS (about 5 min on 2 cores)..."
   CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} nice -n 10 "$PIP" wheel --no-deps "$SPEC" -w "$WHEELS"
 fi
 # The server extra's pure-Python deps come from the index (or the same cache dir if pre-downloaded).
-"$PIP" install --find-links "$WHEELS" "llama-cpp-python[server]"
+"$PIP" install -q --find-links "$WHEELS" "llama-cpp-python[server]==$VERSION"
 "$VENV/bin/python" -c "import llama_cpp; print('llama-cpp-python', llama_cpp.__version__, 'ready')"

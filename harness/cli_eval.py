@@ -50,6 +50,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--max-model-len", type=int, default=None, help="vllm backend: context length cap")
     g.add_argument("--gguf-file", default=None,
                    help="llamacpp backend: GGUF file inside a --model dir or hub repo (default: the embedded GGUF)")
+    g.add_argument("--kv-budget-mb", type=int, default=None,
+                   help="hf backend: memory the decode KV cache may use, in MiB; more rows decode together with "
+                        "more (default 384: keeps `rest eval` of SmolLM2-135M under 2 GB peak RSS)")
     g.add_argument("--no-prefix-cache", action="store_true",
                    help="hf backend: plain transformers generate instead of the shared-prefix KV cache path")
     p.add_argument("--output-dir", default="runs", help="parent directory of run directories (default runs/)")
@@ -95,6 +98,10 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.backend == "hf":
         kwargs.update(device=args.device, dtype=args.dtype, batch_size=args.batch_size, adapter=args.adapter,
                       threads=args.threads, prefix_cache=not args.no_prefix_cache)
+        if args.kv_budget_mb is not None:
+            if args.kv_budget_mb <= 0:
+                raise UserError("--kv-budget-mb must be a positive integer")
+            kwargs["kv_budget_mb"] = args.kv_budget_mb
     elif args.backend == "openai":
         kwargs.update(base_url=args.base_url, api_key_env=args.api_key_env, concurrency=args.concurrency,
                       timeout=args.timeout, max_retries=args.max_retries)
