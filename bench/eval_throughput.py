@@ -83,11 +83,13 @@ def run_b(model_dir, prompts, max_new: int, batch: int) -> tuple[float, list[str
     return time.perf_counter() - t0, texts
 
 
-def run_c(model_dir, prompts, max_new: int, batch: int, dtype: str) -> tuple[float, list[str], dict]:
+def run_c(model_dir, prompts, max_new: int, batch: int, dtype: str,
+          kv_budget_mb: int | None = None) -> tuple[float, list[str], dict]:
     from harness.backends.base import GenParams
     from harness.backends.hf import HFBackend
 
-    backend = HFBackend(str(model_dir), device="cpu", dtype=dtype, batch_size=batch)
+    extra = {"kv_budget_mb": kv_budget_mb} if kv_budget_mb else {}
+    backend = HFBackend(str(model_dir), device="cpu", dtype=dtype, batch_size=batch, **extra)
     t0 = time.perf_counter()
     comps = backend.generate(prompts, GenParams(max_new_tokens=max_new))
     return time.perf_counter() - t0, [c.text for c in comps], dict(backend.stats)
@@ -154,6 +156,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=16, help="batch size of b and c")
     ap.add_argument("--modes", default="a,b,c,c_bf16,floor")
+    ap.add_argument("--kv-budget-mb", type=int, default=None, help="c modes: the hf backend's KV budget (default: its own)")
     ap.add_argument("--out", default="runs/bench/eval_throughput.json")
     args = ap.parse_args()
 
@@ -166,6 +169,7 @@ def main() -> int:
     task, samples, prompts = load_prompts(args.n)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     res: dict = {"n": len(prompts), "max_new_tokens": args.max_new_tokens, "threads": args.threads,
+                 "kv_budget_mb": args.kv_budget_mb,
                  "batch_size": args.batch_size, "torch": torch.__version__, "wall_s": {}, "accuracy": {}}
     texts: dict[str, list[str]] = {}
     for m in modes:
@@ -176,7 +180,7 @@ def main() -> int:
         elif m in ("c", "c_bf16"):
             dtype = "bfloat16" if m == "c_bf16" else "float32"
             res["wall_s"][m], texts[m], res[f"stats_{m}"] = run_c(model_dir, prompts, args.max_new_tokens,
-                                                                args.batch_size, dtype)
+                                                                args.batch_size, dtype, args.kv_budget_mb)
         elif m != "floor":
             raise SystemExit(f"unknown mode {m!r}")
         if m in texts:

@@ -82,6 +82,8 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UserError("--limit must be a positive integer")
     if args.batch_size <= 0:
         raise UserError("--batch-size must be a positive integer")
+    if args.kv_budget_mb is not None and args.kv_budget_mb <= 0:
+        raise UserError("--kv-budget-mb must be a positive integer")
     task_names = registry.expand(args.tasks)
     for name in task_names:  # fail on unknown format / missing data before loading any model
         task = registry.get(name)
@@ -99,8 +101,6 @@ def run_eval(args: argparse.Namespace) -> int:
         kwargs.update(device=args.device, dtype=args.dtype, batch_size=args.batch_size, adapter=args.adapter,
                       threads=args.threads, prefix_cache=not args.no_prefix_cache)
         if args.kv_budget_mb is not None:
-            if args.kv_budget_mb <= 0:
-                raise UserError("--kv-budget-mb must be a positive integer")
             kwargs["kv_budget_mb"] = args.kv_budget_mb
     elif args.backend == "openai":
         kwargs.update(base_url=args.base_url, api_key_env=args.api_key_env, concurrency=args.concurrency,

@@ -39,6 +39,11 @@ def test_bad_limit_is_rejected():
     assert r.returncode == 2 and "--limit" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_bad_kv_budget_is_rejected():
+    r = run_cli("eval", "--kv-budget-mb", "0")
+    assert r.returncode == 2 and "--kv-budget-mb" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_help_lists_commands(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--help"])

@@ -125,3 +125,21 @@ def test_pure_planning():
     assert lay.position_ids == [[4, 5, 6], [0, 0, 4]] and lay.next_positions == [7, 5]
     assert length_batches([3, 9, 5, 1, 7], 2) == [[1, 4], [2, 0], [3]]
     assert length_batches([10, 10, 10], 8, max_tokens=25) == [[0, 1], [2]]
+
+
+def test_kv_budget_sets_decode_rows_and_keeps_outputs(tiny_model_dir, backends):
+    """The budget bounds how many rows decode together (never below one prefill chunk); outputs do not change."""
+    _, plain = backends
+    small = HFBackend(str(tiny_model_dir), device="cpu", batch_size=2, kv_budget_mb=1)
+    big = HFBackend(str(tiny_model_dir), device="cpu", batch_size=2, kv_budget_mb=4096, max_decode_rows=8)
+    cfg = small.model.config
+    per_row = 2 * cfg.num_hidden_layers * cfg.num_key_value_heads * (cfg.hidden_size // cfg.num_attention_heads) * 4
+    width = (1 << 20) // per_row  # the most tokens per row that 1 MiB holds
+    assert small._decode_rows(width // 2, 0, 0) == 2  # room for 2 rows of width/2 -> 2 (= batch size)
+    assert small._decode_rows(width // 4, 0, 0) == 4
+    assert small._decode_rows(width * 4, 0, 0) == 2  # budget too small: still one prefill chunk
+    assert big._decode_rows(100, 10, 10) == 8  # capped by max_decode_rows
+    params = GenParams(max_new_tokens=8)
+    want = [c.text for c in plain.generate(bfcl_like(QUESTIONS), params)]
+    assert [c.text for c in small.generate(bfcl_like(QUESTIONS), params)] == want
+    assert [c.text for c in big.generate(bfcl_like(QUESTIONS), params)] == want
