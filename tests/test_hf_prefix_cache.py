@@ -127,17 +127,18 @@ def test_pure_planning():
     assert length_batches([10, 10, 10], 8, max_tokens=25) == [[0, 1], [2]]
 
 
-def test_kv_budget_sets_decode_rows_and_keeps_outputs(tiny_model_dir, backends):
-    """The budget bounds how many rows decode together (never below one prefill chunk); outputs do not change."""
+def test_memory_bounds_set_rows_and_chunks_and_keep_outputs(tiny_model_dir, backends):
+    """The KV budget bounds the rows decoding together, `prefill_tokens` the suffix tokens of one prefill chunk
+    (the attention scores' memory); neither changes an output."""
     _, plain = backends
-    small = HFBackend(str(tiny_model_dir), device="cpu", batch_size=2, kv_budget_mb=1)
+    small = HFBackend(str(tiny_model_dir), device="cpu", batch_size=2, kv_budget_mb=1, prefill_tokens=8)
     big = HFBackend(str(tiny_model_dir), device="cpu", batch_size=2, kv_budget_mb=4096, max_decode_rows=8)
     cfg = small.model.config
     per_row = 2 * cfg.num_hidden_layers * cfg.num_key_value_heads * (cfg.hidden_size // cfg.num_attention_heads) * 4
     width = (1 << 20) // per_row  # the most tokens per row that 1 MiB holds
-    assert small._decode_rows(width // 2, 0, 0) == 2  # room for 2 rows of width/2 -> 2 (= batch size)
+    assert small._decode_rows(width // 2, 0, 0) == 2  # room for 2 rows of width/2
     assert small._decode_rows(width // 4, 0, 0) == 4
-    assert small._decode_rows(width * 4, 0, 0) == 2  # budget too small: still one prefill chunk
+    assert small._decode_rows(width * 4, 0, 0) == 1  # budget too small: one row at a time
     assert big._decode_rows(100, 10, 10) == 8  # capped by max_decode_rows
     params = GenParams(max_new_tokens=8)
     want = [c.text for c in plain.generate(bfcl_like(QUESTIONS), params)]

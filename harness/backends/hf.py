@@ -67,7 +67,7 @@ class HFBackend:
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int = 8, adapter: str | None = None, threads: int | None = None,
                  prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True,
-                 max_decode_rows: int = 64, kv_budget_mb: int = 384) -> None:
+                 max_decode_rows: int = 64, kv_budget_mb: int = 384, prefill_tokens: int = 4096) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -81,6 +81,7 @@ class HFBackend:
         self.min_prefix = min_prefix
         self.buffered_kv = buffered_kv
         self.max_decode_rows, self.kv_budget_mb = max_decode_rows, kv_budget_mb
+        self.prefill_tokens = prefill_tokens  # suffix tokens per prefill chunk: bounds the attention scores' memory
         base_path, adapter_path = self.model_path, adapter
         adapter_cfg = Path(self.model_path) / "adapter_config.json"
         if adapter_path is None and adapter_cfg.is_file():  # a LoRA checkpoint dir: load its base, then the adapter
@@ -209,12 +210,12 @@ class HFBackend:
         return 0, None
 
     def _decode_rows(self, plen: int, width: int, max_new: int) -> int:
-        """Rows decoded together: as many as the KV budget holds (fewer, wider steps), at least one prefill chunk."""
+        """Rows decoded together: as many as the KV budget holds (fewer, wider steps), at least one."""
         cfg = self.model.config.get_text_config(decoder=True)
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
         per_row = (2 * cfg.num_hidden_layers * getattr(cfg, "num_key_value_heads", cfg.num_attention_heads)
                    * head_dim * (plen + width + max_new) * self.model.dtype.itemsize)
-        return max(self.batch_size, min(self.max_decode_rows, int(self.kv_budget_mb * 2**20 // per_row)))
+        return max(1, min(self.max_decode_rows, int(self.kv_budget_mb * 2**20 // per_row)))
 
     def _generate_fast(self, encoded: list[list[int]], params: GenParams) -> list[Completion]:
         from harness.backends.prefix_cache import length_batches
@@ -225,7 +226,8 @@ class HFBackend:
         out: list[Completion | None] = [None] * len(encoded)
         for group in length_batches(lengths, rows):
             t0 = time.perf_counter()
-            chunks = [[group[j] for j in c] for c in length_batches([lengths[i] for i in group], self.batch_size)]
+            chunks = [[group[j] for j in c]
+                      for c in length_batches([lengths[i] - plen for i in group], self.batch_size, self.prefill_tokens)]
             gens = self._decode(chunks, [e[plen:] for e in encoded], plen, kv, params)
             dt = (time.perf_counter() - t0) / len(group)
             for i in group:
