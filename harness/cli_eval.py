@@ -52,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="llamacpp backend: GGUF file inside a --model dir or hub repo (default: the embedded GGUF)")
     g.add_argument("--kv-budget-mb", type=int, default=None,
                    help="hf backend: memory the decode KV cache may use, in MiB; more rows decode together with "
-                        "more (default 512)")
+                        "more (default 1024)")
     g.add_argument("--no-prefix-cache", action="store_true",
                    help="hf backend: plain transformers generate instead of the shared-prefix KV cache path")
     p.add_argument("--output-dir", default="runs", help="parent directory of run directories (default runs/)")

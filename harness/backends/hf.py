@@ -67,7 +67,7 @@ class HFBackend:
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int = 8, adapter: str | None = None, threads: int | None = None,
                  prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True,
-                 max_decode_rows: int = 64, kv_budget_mb: int = 512, prefill_tokens: int = 4096) -> None:
+                 max_decode_rows: int = 64, kv_budget_mb: int = 1024, prefill_tokens: int = 4096) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
