@@ -156,6 +156,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=16, help="batch size of b and c")
     ap.add_argument("--modes", default="a,b,c,c_bf16,floor")
+    ap.add_argument("--model", default=None, help="a local HF checkpoint dir (default: the embedded SmolLM2-135M)")
     ap.add_argument("--kv-budget-mb", type=int, default=None, help="c modes: the hf backend's KV budget (default: its own)")
     ap.add_argument("--out", default="runs/bench/eval_throughput.json")
     args = ap.parse_args()
@@ -165,10 +166,10 @@ def main() -> int:
     from harness.embedded import embedded_model_dir
 
     torch.set_num_threads(args.threads)
-    model_dir = embedded_model_dir()
+    model_dir = args.model or embedded_model_dir()
     task, samples, prompts = load_prompts(args.n)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    res: dict = {"n": len(prompts), "max_new_tokens": args.max_new_tokens, "threads": args.threads,
+    res: dict = {"model": str(model_dir), "n": len(prompts), "max_new_tokens": args.max_new_tokens, "threads": args.threads,
                  "kv_budget_mb": args.kv_budget_mb,
                  "batch_size": args.batch_size, "torch": torch.__version__, "wall_s": {}, "accuracy": {}}
     texts: dict[str, list[str]] = {}
