@@ -60,6 +60,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run: keep finished samples, redo torn and failed ones")
     p.add_argument("--overwrite", action="store_true", help="discard existing samples of the run and start again")
+    p.add_argument("--summarize-only", action="store_true",
+                   help="load no model, generate nothing: write summary.json and the table from the samples already "
+                        "in the run directory (an interrupted run; tasks then count only the items they hold)")
     p.add_argument("--no-progress", action="store_true", help="disable the progress bar")
     p.set_defaults(func=run_eval)
 
@@ -96,6 +99,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from harness.report import print_summary
     from harness.runner import RunConfig, run
 
+    if args.summarize_only and args.overwrite:
+        raise UserError("--summarize-only reads the run's samples; it cannot be combined with --overwrite")
     kwargs = {"model": args.model}
     if args.backend == "hf":
         kwargs.update(device=args.device, dtype=args.dtype, batch_size=args.batch_size, adapter=args.adapter,
@@ -110,8 +115,8 @@ def run_eval(args: argparse.Namespace) -> int:
                       max_model_len=args.max_model_len, seed=args.seed)
     elif args.backend == "llamacpp":
         kwargs.update(gguf_file=args.gguf_file, threads=args.threads, seed=args.seed)
-    backend = make_backend(args.backend, **kwargs)
-    served = backend.info().get("model") if args.backend == "openai" else None
+    backend = None if args.summarize_only else make_backend(args.backend, **kwargs)
+    served = backend.info().get("model") if backend is not None and args.backend == "openai" else None
     label = args.model or served or "SmolLM2-135M-Instruct (embedded)"
     short = Path(label).name if (args.model or served) else "SmolLM2-135M-Instruct"
     run_name = args.run_name or slug(f"{short}__{args.backend}__{args.format}")
@@ -121,11 +126,17 @@ def run_eval(args: argparse.Namespace) -> int:
     cfg = RunConfig(
         tasks=task_names, out_dir=Path(args.output_dir) / run_name, fmt=args.format, limit=args.limit,
         batch_size=batch_size, resume=args.resume, overwrite=args.overwrite, model_label=label,
-        progress=not args.no_progress,
+        progress=not args.no_progress, generate=not args.summarize_only,
+        backend_info={"backend": args.backend, "model_path": args.model, "dtype": args.dtype,
+                      "summarized_from_samples": True},
         gen=GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                       seed=args.seed),
     )
     summary = run(backend, cfg)
     print_summary(summary)
+    for name, t in summary["tasks"].items():
+        if t["total"] + t["failed"] < t["planned"]:
+            print(f"partial: {name} holds {t['total'] + t['failed']} of {t['planned']} items "
+                  "(rerun the command with --resume to finish it)")
     print(f"run directory: {cfg.out_dir}")
     return 0

@@ -34,6 +34,8 @@ class RunConfig:
     overwrite: bool = False
     model_label: str = ""
     progress: bool = True
+    generate: bool = True  # False: summarize the samples already stored, generate nothing
+    backend_info: dict[str, Any] | None = None  # what `summary.backend` says when no backend is given
 
 
 def versions() -> dict[str, str]:
@@ -76,9 +78,17 @@ def record_for(sample, fmt: str, completion, scored) -> dict[str, Any]:
     }
 
 
-def run(backend: Backend, cfg: RunConfig) -> dict[str, Any]:
+def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
+    """Generate what is missing (all of it, or what --resume finds undone), score it, write summary.json.
+
+    With `cfg.generate=False` nothing is generated: the summary covers the samples already stored
+    (an interrupted run's), each task saying how many of its planned items it holds.
+    """
     store = RunStore(cfg.out_dir)
-    if store.exists() and not (cfg.resume or cfg.overwrite):
+    if not cfg.generate:
+        if not store.exists():
+            raise UserError(f"run directory {cfg.out_dir} has no samples to summarize")
+    elif store.exists() and not (cfg.resume or cfg.overwrite):
         raise UserError(f"run directory {cfg.out_dir} already has samples; pass --resume to continue it "
                         "or --overwrite to start again")
     if cfg.overwrite and store.exists():
@@ -95,7 +105,7 @@ def run(backend: Backend, cfg: RunConfig) -> dict[str, Any]:
         done = {r["id"]: r for r in store.load(task.name) if not r.get("backend_error")}
         if cfg.resume:
             store.rewrite(task.name, list(done.values()))  # drop failed samples: they are retried
-        todo = [s for s in samples if s.id not in done]
+        todo = [s for s in samples if s.id not in done] if cfg.generate else []
         plan.append((task, fmt, samples, todo))
 
     timings = {"generate_s": 0.0, "harness_s": 0.0}
@@ -136,7 +146,7 @@ def run(backend: Backend, cfg: RunConfig) -> dict[str, Any]:
     for task, fmt, samples, _ in plan:
         wanted = {s.id for s in samples}
         recs = [r for r in store.load(task.name) if r["id"] in wanted]
-        per_task[task.name] = {**task_summary(recs), "format": fmt}
+        per_task[task.name] = {**task_summary(recs), "format": fmt, "planned": len(samples)}
         outcomes[task.name] = outcomes_of(recs)
         writer = getattr(task, "write_native_results", None)
         if writer is not None:
@@ -144,13 +154,14 @@ def run(backend: Backend, cfg: RunConfig) -> dict[str, Any]:
     summary = {
         "schema": "rest-harness/summary/v1",
         "model": cfg.model_label,
-        "backend": backend.info(),
+        "backend": backend.info() if backend is not None else (cfg.backend_info or {}),
         "format": cfg.fmt,
         "limit": cfg.limit,
         "generation": {"max_new_tokens": cfg.gen.max_new_tokens, "temperature": cfg.gen.temperature,
                        "top_p": cfg.gen.top_p, "seed": cfg.gen.seed},
         "tasks": per_task,
         "aggregates": benchmark_aggregates(per_task, outcomes),
+        "complete": all(t["total"] + t["failed"] == t["planned"] for t in per_task.values()),
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "versions": versions(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

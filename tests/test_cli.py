@@ -44,6 +44,11 @@ def test_bad_kv_budget_is_rejected():
     assert r.returncode == 2 and "--kv-budget-mb" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_summarize_only_without_samples_is_one_line_error(tmp_path):
+    r = run_cli("eval", "--summarize-only", "--output-dir", str(tmp_path), "--run-name", "none")
+    assert r.returncode == 2 and "no samples to summarize" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_help_lists_commands(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
