@@ -12,6 +12,7 @@ it marks an error the original does not catch, which stops its whole run.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,47 @@ def extract_call(pred: Any) -> tuple[str, dict[str, Any]] | CallVerdict:
         return CallVerdict(False, "FAILED_PARSE_API_CALL")
 
 
+# An ordered exception -> error-class table, as one original evaluator's `except` clauses read;
+# a label may depend on the message. Whatever matches no entry is UNHANDLED_EXCEPTION.
+ErrorTable = tuple[tuple[type[BaseException], "str | Callable[[BaseException], str]"], ...]
+
+
+def run_classified(action: Callable[[], Any], table: ErrorTable) -> tuple[Any, str | None]:
+    """(action's result, None), or (None, the error class of the first table entry its exception is)."""
+    try:
+        return action(), None
+    except Exception as exc:
+        for kind, label in table:
+            if isinstance(exc, kind):
+                return None, label(exc) if callable(label) else label
+        return None, "UNHANDLED_EXCEPTION"
+
+
+def execute_and_check(execute: Callable[[], Any], check: Callable[[Any, Any], Any], gold_turn: dict[str, Any],
+                      execute_errors: ErrorTable, check_errors: ErrorTable) -> CallVerdict:
+    """Run the call, judge its response against a copy of the gold with the API's rule, classify as the original."""
+    response, error = run_classified(execute, execute_errors)
+    if error:
+        return CallVerdict(False, error)
+    gold = copy.deepcopy(gold_turn)  # rules may pop or normalise in place, as the originals do
+    correct, error = run_classified(lambda: bool(check(response, gold)), check_errors)
+    if error:
+        return CallVerdict(False, error, response)
+    return classify(correct, response, gold)
+
+
+LEVEL12_EXECUTE_ERRORS: ErrorTable = (
+    (InvalidParameterName, "INVALID_INPUT_PARAMETER"),
+    (MissingArgument, "MISS_INPUT_ARGUMENT"),
+    (ToolSearcherUnavailable, "TOOLSEARCHER_UNAVAILABLE"),
+)
+LEVEL12_CHECK_ERRORS: ErrorTable = (
+    (KeyError, "KEY_ERROR"),
+    (AssertionError,
+     lambda exc: "API_NAME_MISMATCH" if "The API name is not correct." in str(exc) else "UNHANDLED_EXCEPTION"),
+)
+
+
 def judge_call(pred: str, gold_turn: dict[str, Any], env: ToolEnv) -> CallVerdict:
     """Verdict of a raw model output against one gold API turn, executed in `env`."""
     parsed = extract_call(pred)
@@ -73,28 +115,8 @@ def judge_call(pred: str, gold_turn: dict[str, Any], env: ToolEnv) -> CallVerdic
     name, args = parsed
     if name != gold_turn["api_name"]:
         return CallVerdict(False, "API_NAME_MISMATCH")
-    try:
-        response = env.execute(name, args)
-    except InvalidParameterName:
-        return CallVerdict(False, "INVALID_INPUT_PARAMETER")
-    except MissingArgument:
-        return CallVerdict(False, "MISS_INPUT_ARGUMENT")
-    except ToolSearcherUnavailable:
-        return CallVerdict(False, "TOOLSEARCHER_UNAVAILABLE")
-    except Exception:
-        return CallVerdict(False, "UNHANDLED_EXCEPTION")
-    gold = copy.deepcopy(gold_turn["result"])  # rules may pop or normalise in place, as the originals do
-    try:
-        correct = bool(env.tool(name).check(response, gold))
-    except KeyError:
-        return CallVerdict(False, "KEY_ERROR", response)
-    except AssertionError as exc:
-        if "The API name is not correct." in str(exc):
-            return CallVerdict(False, "API_NAME_MISMATCH", response)
-        return CallVerdict(False, "UNHANDLED_EXCEPTION", response)
-    except Exception:
-        return CallVerdict(False, "UNHANDLED_EXCEPTION", response)
-    return classify(correct, response, gold)
+    return execute_and_check(lambda: env.execute(name, args), lambda r, g: env.tool(name).check(r, g),
+                             gold_turn["result"], LEVEL12_EXECUTE_ERRORS, LEVEL12_CHECK_ERRORS)
 
 
 def classify(correct: bool, response: dict[str, Any], gold: dict[str, Any]) -> CallVerdict:

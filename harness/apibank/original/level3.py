@@ -28,7 +28,7 @@ from typing import Any
 
 from harness.apibank.original.apis.lv3 import LV3_REGISTRY
 from harness.apibank.original.env import MissingArgument, api_root
-from harness.apibank.original.evaluator import MODES, CallVerdict, classify, extract_call
+from harness.apibank.original.evaluator import MODES, CallVerdict, ErrorTable, execute_and_check, extract_call
 from harness.apibank.original.rouge import EmptyText, rouge_l_f
 from harness.apibank.original.toolsearcher import ToolSearcherUnavailable
 from harness.types import UserError
@@ -43,6 +43,16 @@ class _BadArgument(AssertionError):
 
 class _InvalidToolName(Exception):
     pass
+
+
+LEVEL3_EXECUTE_ERRORS: ErrorTable = (  # level-3's evaluator: its own except order and classes
+    (ToolSearcherUnavailable, "TOOLSEARCHER_UNAVAILABLE"),
+    (MissingArgument, "MISS_INPUT_ARGUMENT"),
+    (TypeError, "TYPE_ERROR"),
+    (_BadArgument, "INVALID_INPUT_PARAMETER"),
+    (_InvalidToolName, "INVALID_TOOL_NAME"),
+)
+LEVEL3_CHECK_ERRORS: ErrorTable = ((KeyError, "KEY_ERROR"), (AssertionError, "API_NAME_MISMATCH"))
 
 
 class _Crash(Exception):
@@ -100,32 +110,14 @@ def judge_step(pred: str, gold_step: dict[str, Any], env: Lv3Env) -> CallVerdict
     if isinstance(parsed, CallVerdict):
         return parsed
     name, args = parsed
-    try:
+
+    def execute() -> Any:
         if name == "ToolSearcher":
             args["keywords"] = split_camel(args["keywords"])  # a missing keyword crashes the original
-        response = env.execute(name, args)
-    except ToolSearcherUnavailable:
-        return CallVerdict(False, "TOOLSEARCHER_UNAVAILABLE")
-    except MissingArgument:
-        return CallVerdict(False, "MISS_INPUT_ARGUMENT")
-    except TypeError:
-        return CallVerdict(False, "TYPE_ERROR")
-    except _BadArgument:
-        return CallVerdict(False, "INVALID_INPUT_PARAMETER")
-    except _InvalidToolName:
-        return CallVerdict(False, "INVALID_TOOL_NAME")
-    except Exception:
-        return CallVerdict(False, "UNHANDLED_EXCEPTION")
-    gold = copy.deepcopy(gold_step["output"])  # rules pop from both sides, as the originals do
-    try:
-        correct = bool(env.tool(gold_step["api_name"]).check(response, gold))
-    except KeyError:
-        return CallVerdict(False, "KEY_ERROR", response)
-    except AssertionError:
-        return CallVerdict(False, "API_NAME_MISMATCH", response)
-    except Exception:
-        return CallVerdict(False, "UNHANDLED_EXCEPTION", response)
-    return classify(correct, response, gold)
+        return env.execute(name, args)
+
+    return execute_and_check(execute, lambda r, g: env.tool(gold_step["api_name"]).check(r, g), gold_step["output"],
+                             LEVEL3_EXECUTE_ERRORS, LEVEL3_CHECK_ERRORS)
 
 
 def replay_task(env: Lv3Env, steps: list[dict[str, Any]]) -> None:
