@@ -316,3 +316,14 @@ def test_stateful_replay_changes_verdict(dbs):
 def test_json_round_trip_of_results():
     res = score_predictions([{"file": "QueryStock-level-1-1.jsonl", "sample_id": 0, "pred": "x"}], DATA)
     assert json.loads(json.dumps(res)) == res
+
+
+def test_calculator_shared_by_all_levels():
+    """One calculator for levels 1-3: left-to-right within a precedence level, parentheses first."""
+    from harness.apibank.original.apis import info, lv3
+    from harness.apibank.original.apis.info import calculate, valid_formula
+
+    assert lv3.calculate is info.calculate
+    assert [calculate(f) for f in ("2+3*4", "(1+2)*3", "8/2/2", "10-2-3", "2*(3+4)-1")] == [14.0, 9.0, 2.0, 5.0, 13.0]
+    assert [valid_formula(f) for f in ("1+2", "12", "1+", "", "(1+2", "1+a", "²+1")] == [True, False, False, False,
+                                                                                         False, False, False]

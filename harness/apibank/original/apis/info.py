@@ -237,7 +237,8 @@ class SendEmail(Api):
         )
 
 
-def _valid_formula(f: str) -> bool:
+def valid_formula(f: str) -> bool:
+    """The original calculators' check (levels 1-3 alike): digits, + - * / and balanced parentheses."""
     if not f or any(c not in "0123456789+-*/()" for c in f) or f.count("(") != f.count(")"):
         return False
     ops = sum(f.count(o) for o in "+-*/")
@@ -248,7 +249,7 @@ def _tokens(f: str) -> list[Any]:
     out: list[Any] = []
     num = ""
     for c in f:
-        if c.isdigit() and c in "0123456789":
+        if c in "0123456789":  # the original's isdigit() and membership test: ASCII digits only
             num += c
             continue
         if num:
@@ -291,13 +292,18 @@ def _evaluate(items: list[Any]) -> Any:
     return items[0]
 
 
+def calculate(formula: str) -> Any:
+    """A formula that passed `valid_formula`, computed the way the original calculators do."""
+    return _evaluate(_tokens(formula))
+
+
 @register
 class Calculator(Api):
     def run(self, formula: str) -> Any:
         formula = formula.replace(" ", "")
-        if not _valid_formula(formula):
+        if not valid_formula(formula):
             raise fail("invalid formula")
-        return _evaluate(_tokens(formula))
+        return calculate(formula)
 
     def check(self, response: dict, gold: dict) -> bool:
         return (

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.apibank.original.apis.base import words_overlap
+from harness.apibank.original.apis.info import calculate, valid_formula
 from harness.apibank.original.env import MissingArgument
 
 DT = "%Y-%m-%d %H:%M:%S"
@@ -150,58 +151,14 @@ class AddMeeting(Lv3Api):
 class Calculator(Lv3Api):
     def run(self, formula: str) -> Any:
         formula = formula.replace(" ", "")
-        if not _valid_formula(formula):
+        if not valid_formula(formula):
             raise Exception("invalid formula")
-        return _evaluate(_tokens(formula))
+        return calculate(formula)
 
     def check(self, response: dict[str, Any], gold: dict[str, Any]) -> bool:
         """Formula compared without spaces; no name assertion."""
         same = response["input"]["formula"].replace(" ", "") == gold["input"]["formula"].replace(" ", "")
         return same and response["output"] == gold["output"] and response["exception"] == gold["exception"]
-
-
-def _valid_formula(f: str) -> bool:
-    ops = f.count("+") + f.count("-") + f.count("*") + f.count("/")
-    return bool(f) and all(c in "0123456789+-*/()" for c in f) and f.count("(") == f.count(")") and ops != 0 and ops + 1 != len(f)
-
-
-def _tokens(f: str) -> list[Any]:
-    out: list[Any] = []
-    number = ""
-    for c in f:
-        if c in "0123456789":
-            number += c
-            continue
-        if number:
-            out.append(float(number))
-            number = ""
-        out.append(c)
-    if number:
-        out.append(float(number))
-    return out
-
-
-def _evaluate(items: list[Any]) -> Any:
-    """The original's reduction: first '(' with the FIRST ')', then * and / left to right, then + and -."""
-    while "(" in items:
-        lo, hi = items.index("("), items.index(")")
-        items[lo : hi + 1] = [_evaluate(items[lo + 1 : hi])]
-    for pair in (("*", "/"), ("+", "-")):
-        while pair[0] in items or pair[1] in items:
-            present = [items.index(op) for op in pair if op in items]
-            i = min(present)
-            items[i - 1 : i + 2] = [_apply(items[i - 1], items[i], items[i + 1])]
-    return items[0]
-
-
-def _apply(a: Any, op: str, b: Any) -> Any:
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    return a / b
 
 
 @register
