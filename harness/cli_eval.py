@@ -126,9 +126,9 @@ def run_eval(args: argparse.Namespace) -> int:
     cfg = RunConfig(
         tasks=task_names, out_dir=Path(args.output_dir) / run_name, fmt=args.format, limit=args.limit,
         batch_size=batch_size, resume=args.resume, overwrite=args.overwrite, model_label=label,
-        progress=not args.no_progress, generate=not args.summarize_only,
+        progress=not args.no_progress,
         backend_info={"backend": args.backend, "model_path": args.model, "dtype": args.dtype,
-                      "summarized_from_samples": True},
+                      "summarized_from_samples": True} if backend is None else None,
         gen=GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                       seed=args.seed),
     )

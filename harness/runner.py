@@ -34,8 +34,7 @@ class RunConfig:
     overwrite: bool = False
     model_label: str = ""
     progress: bool = True
-    generate: bool = True  # False: summarize the samples already stored, generate nothing
-    backend_info: dict[str, Any] | None = None  # what `summary.backend` says when no backend is given
+    backend_info: dict[str, Any] | None = None  # what `summary.backend` says when run without a backend
 
 
 def versions() -> dict[str, str]:
@@ -81,11 +80,11 @@ def record_for(sample, fmt: str, completion, scored) -> dict[str, Any]:
 def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
     """Generate what is missing (all of it, or what --resume finds undone), score it, write summary.json.
 
-    With `cfg.generate=False` nothing is generated: the summary covers the samples already stored
-    (an interrupted run's), each task saying how many of its planned items it holds.
+    Without a backend nothing is generated: the summary covers the samples already stored (an
+    interrupted run's), each task saying how many of its planned items it holds.
     """
     store = RunStore(cfg.out_dir)
-    if not cfg.generate:
+    if backend is None:
         if not store.exists():
             raise UserError(f"run directory {cfg.out_dir} has no samples to summarize")
     elif store.exists() and not (cfg.resume or cfg.overwrite):
@@ -105,7 +104,7 @@ def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
         done = {r["id"]: r for r in store.load(task.name) if not r.get("backend_error")}
         if cfg.resume:
             store.rewrite(task.name, list(done.values()))  # drop failed samples: they are retried
-        todo = [s for s in samples if s.id not in done] if cfg.generate else []
+        todo = [s for s in samples if s.id not in done] if backend is not None else []
         plan.append((task, fmt, samples, todo))
 
     timings = {"generate_s": 0.0, "harness_s": 0.0}

@@ -131,7 +131,7 @@ def test_summarize_only_reports_an_interrupted_run_without_a_backend(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run(OkBackend(crash_after=2), cfg(tmp_path))  # 6 of 10 items stored, no summary.json
     assert not (tmp_path / "run" / "summary.json").exists()
-    summary = run(None, cfg(tmp_path, generate=False, backend_info={"backend": "hf"}))
+    summary = run(None, cfg(tmp_path, backend_info={"backend": "hf"}))
     s = summary["tasks"]["test:echo"]
     assert (s["correct"], s["total"], s["planned"]) == (3, 6, 10) and summary["complete"] is False
     assert summary["backend"] == {"backend": "hf"}
@@ -139,4 +139,4 @@ def test_summarize_only_reports_an_interrupted_run_without_a_backend(tmp_path):
     summary = run(OkBackend(), cfg(tmp_path, resume=True))  # and --resume still finishes it
     assert summary["tasks"]["test:echo"]["total"] == 10 and summary["complete"] is True
     with pytest.raises(UserError, match="no samples"):
-        run(None, cfg(tmp_path / "empty", generate=False))
+        run(None, cfg(tmp_path / "empty"))
