@@ -99,13 +99,14 @@ def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
     for task in task_objs:
         fmt = task_format(task, cfg.fmt)
         samples = task.samples()
+        available = len(samples)
         if cfg.limit is not None:
             samples = samples[: cfg.limit]
         done = {r["id"]: r for r in store.load(task.name) if not r.get("backend_error")}
         if cfg.resume:
             store.rewrite(task.name, list(done.values()))  # drop failed samples: they are retried
         todo = [s for s in samples if s.id not in done] if backend is not None else []
-        plan.append((task, fmt, samples, todo))
+        plan.append((task, fmt, samples, todo, available))
 
     timings = {"generate_s": 0.0, "harness_s": 0.0}
     t_start = time.perf_counter()
@@ -113,7 +114,7 @@ def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
 
     total_todo = sum(len(p[3]) for p in plan)
     with Progress(total_todo, enabled=cfg.progress) as bar:
-        for task, fmt, _samples, todo in plan:
+        for task, fmt, _samples, todo, _available in plan:
             bar.start_task(task.name)
             for i in range(0, len(todo), cfg.batch_size):
                 batch = todo[i: i + cfg.batch_size]
@@ -142,10 +143,12 @@ def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
 
     per_task: dict[str, Any] = {}
     outcomes: dict[str, list[int]] = {}
-    for task, fmt, samples, _ in plan:
+    for task, fmt, samples, _, available in plan:
         wanted = {s.id for s in samples}
         recs = [r for r in store.load(task.name) if r["id"] in wanted]
-        per_task[task.name] = {**task_summary(recs), "format": fmt, "planned": len(samples)}
+        # planned: items this run covers (after --limit); available: the task's full size, so a board can
+        # tell a subset from the benchmark
+        per_task[task.name] = {**task_summary(recs), "format": fmt, "planned": len(samples), "available": available}
         outcomes[task.name] = outcomes_of(recs)
         writer = getattr(task, "write_native_results", None)
         if writer is not None:

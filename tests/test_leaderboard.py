@@ -22,7 +22,8 @@ from harness.summary import benchmark_aggregates, task_summary
 from harness.types import UserError
 
 
-def make_run(run_dir, outcomes: dict[str, list[int]], model: str = "m", samples: bool = True) -> dict:
+def make_run(run_dir, outcomes: dict[str, list[int]], model: str = "m", samples: bool = True,
+             available: dict[str, int] | None = None) -> dict:
     """A run directory as `rest eval` writes it: samples/*.jsonl and summary.json (same summary code)."""
     store = RunStore(run_dir)
     store.prepare()
@@ -33,6 +34,8 @@ def make_run(run_dir, outcomes: dict[str, list[int]], model: str = "m", samples:
         if samples:
             store.append(task, recs)
         per_task[task] = {**task_summary(recs), "format": "prompting"}
+        if available is not None:
+            per_task[task]["available"] = available[task]
     summary = {"schema": "rest-harness/summary/v1", "model": model, "backend": {"backend": "fake"},
                "format": "auto", "limit": None, "tasks": per_task, "aggregates": benchmark_aggregates(per_task)}
     store.write_json("summary.json", summary)
@@ -210,3 +213,22 @@ def test_build_is_deterministic(tmp_path):
     b1 = build_board_files([tmp_path / "a"], tmp_path / "o1", n_boot=100)
     b2 = build_board_files([tmp_path / "a"], tmp_path / "o2", n_boot=100)
     assert b1["rows"] == b2["rows"]
+
+
+def test_subset_rows_say_how_many_items_of_the_tasks_they_cover(tmp_path):
+    subset = {k: v[:20] for k, v in APIBANK.items()}
+    make_run(tmp_path / "sub", subset, available={k: len(v) for k, v in APIBANK.items()})
+    make_run(tmp_path / "full", APIBANK, available={k: len(v) for k, v in APIBANK.items()})
+    make_run(tmp_path / "old", APIBANK)  # a summary written before `available` existed
+    board = board_of([tmp_path])
+    rows = {r["id"]: r for r in board["rows"]}
+    assert (rows["sub"]["items"], rows["sub"]["items_of"], rows["sub"]["coverage"]) == (60, 597, "60 of 597")
+    assert (rows["full"]["items"], rows["full"]["items_of"], rows["full"]["coverage"]) == (597, 597, "597")
+    assert (rows["old"]["items_of"], rows["old"]["coverage"]) == (None, "597")
+    assert any(n.startswith("Rows whose items read 'k of N'") for n in board["notes"])
+    md = render_markdown(board)
+    assert "| run | model | items |" in md and "| 60 of 597 |" in md and "Rows whose items read" in md
+    by_id = {r["id"]: r for r in csv.DictReader(io.StringIO(render_csv(board)))}
+    assert (by_id["sub"]["items"], by_id["sub"]["items_of"], by_id["old"]["items_of"]) == ("60", "597", "")
+    make_run(tmp_path / "only_full" / "a", APIBANK, available={k: len(v) for k, v in APIBANK.items()})
+    assert not any("k of N" in n for n in board_of([tmp_path / "only_full"])["notes"])

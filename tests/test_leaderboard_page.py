@@ -71,7 +71,8 @@ def png_pixels(data: bytes) -> tuple[int, int, list[tuple[int, ...]]]:
 def board_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("page")
     make_run(root / "runs" / "alpha", APIBANK | BFCL, model="alpha-model")
-    make_run(root / "runs" / "beta", {k: v[: len(v) // 2] for k, v in APIBANK.items()}, model="beta-model")
+    make_run(root / "runs" / "beta", {k: v[: len(v) // 2] for k, v in APIBANK.items()}, model="beta-model",
+             available={k: len(v) for k, v in APIBANK.items()})  # a --limit run: a subset of its tasks
     for step, p in ((5, 0.2), (10, 0.4), (15, 0.6)):
         make_run(root / "train" / f"checkpoint-{step}" / "eval",
                  {"apibank:level-1": outs(40, p, step), "bfcl:simple_python": outs(40, p / 2, step + 1)})
@@ -91,6 +92,8 @@ def test_table_rows_drawn_by_script(board_dir, tmp_path):
     assert rows[: len(measured)] == [(r, "measured") for r in measured]  # references below measured rows
     assert len(rows) > len(measured)
     assert f'data-rendered="{len(board["rows"])}"' in dom
+    beta = next(r for r in board["rows"] if r["id"] == "beta")
+    assert beta["coverage"] == f"{beta['items']} of 597" and f"<td class=\"txt\">{beta['coverage']}</td>" in dom
     # bar chart of the primary column's group: one bar and one error bar per measured value
     group = next(c["group"] for c in board["columns"] if c["key"] == board["primary"])
     keys = [c["key"] for c in board["columns"] if c["group"] == group]
@@ -122,6 +125,9 @@ def test_sorting_and_reference_toggles(board_dir, tmp_path):
     asc = [r for r, kind in rows if kind == "measured" and r in {m["id"] for m in measured}]
     assert asc == [r["id"] for r in reversed(want)]
     assert all(kind == "measured" for _, kind in dom_rows(tmp_path, page, "#norefs"))
+    by_items = sorted((r for r in board["rows"] if not r["reference"]), key=lambda r: r["items"])
+    rows = dom_rows(tmp_path, page, "#sort=coverage&asc")  # the items column sorts by count, not by its text
+    assert [r for r, kind in rows if kind == "measured"] == [r["id"] for r in by_items]
     mixed = dom_rows(tmp_path, page, "#sort=apibank/overall&mix")
     assert mixed[0][1] == "ref"  # mixed in, a reported 70.69 outranks our fake runs
 

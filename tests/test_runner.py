@@ -91,7 +91,8 @@ def test_existing_run_needs_resume_or_overwrite(tmp_path):
 
 
 def test_resume_skips_done_and_redoes_torn_line(tmp_path):
-    run(OkBackend(), cfg(tmp_path, limit=6))
+    s = run(OkBackend(), cfg(tmp_path, limit=6))["tasks"]["test:echo"]
+    assert (s["total"], s["planned"], s["available"]) == (6, 6, 10)  # a --limit run knows it is a subset
     path = tmp_path / "run" / "samples" / "test__echo.jsonl"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 7])  # tear the last line (echo_5)

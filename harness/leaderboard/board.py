@@ -216,12 +216,26 @@ def sort_rows(rows: list[dict[str, Any]], key: str | None, mix_references: bool 
     return sorted(rows, key=order)
 
 
+def coverage(tasks: dict[str, dict[str, Any]]) -> tuple[int, int | None, str]:
+    """(items scored, items the tasks hold or None if a summary predates `available`, display text).
+
+    "312 of 4,238" marks a subset (a `--limit` or interrupted run); a full run reads "4,238".
+    """
+    items = sum(int(t.get("total") or 0) for t in tasks.values())
+    sizes = [t.get("available") for t in tasks.values()]
+    of = sum(int(a) for a in sizes) if sizes and all(isinstance(a, int) for a in sizes) else None
+    text = f"{items:,} of {of:,}" if of is not None and items < of else f"{items:,}"
+    return items, of, text
+
+
 def measured_row(run: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     summary = run.get("summary") or {}
+    items, items_of, items_text = coverage(summary.get("tasks") or {})
     return {
         "id": run["id"], "label": run["label"], "model": run.get("model", ""), "reference": False,
         "run_group": run.get("run_group"), "step": run.get("step"), "source": run.get("source", ""),
         "format": summary.get("format"), "limit": summary.get("limit"),
+        "items": items, "items_of": items_of, "coverage": items_text,
         "backend": (summary.get("backend") or {}).get("backend"), "finished_at": summary.get("finished_at"),
         "outcomes_from": sorted(set((run.get("outcome_origin") or {}).values())),
         "cells": run_cells(run, n_boot=n_boot, seed=seed),
@@ -251,6 +265,10 @@ def make_board(runs: list[dict[str, Any]], name: str, references: list[dict[str,
     if any(c.get("complete") is False for r in rows for c in r["cells"].values()):
         notes.append("* incomplete aggregate: some member categories were not run and count 0, as in BFCL's "
                      "overall (BFCL's own board would display N/A); n counts only the items run.")
+    if any(r["items_of"] is not None and r["items"] < r["items_of"] for r in rows):
+        notes.append("Rows whose items read 'k of N' were measured on a subset of their tasks (the first items of "
+                     "each, `--limit`, or an interrupted run): their figures estimate the full benchmark's, within "
+                     "the intervals shown.")
     if refs:
         notes.append("Reference rows are figures reported by papers or public boards, not measured here; "
                      "protocols differ in places (see each row's source), so they are never ranked with measured rows.")

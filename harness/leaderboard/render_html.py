@@ -43,16 +43,18 @@ for (const part of decodeURIComponent(location.hash.slice(1)).split('&')){
 }
 const pct = x => (x === null || x === undefined) ? '' : (100 * x).toFixed(2);
 const acc = (r, k) => { const c = r.cells[k]; return c && c.accuracy !== null && c.accuracy !== undefined ? c.accuracy : null; };
-const LEAD = [['label', 'run'], ['model', 'model'], ['step', 'step']];
+const LEAD = [['label', 'run'], ['model', 'model'], ['step', 'step'], ['coverage', 'items']];
 const hasStep = data.rows.some(r => r.step !== null && r.step !== undefined);
-const lead = LEAD.filter(l => l[0] !== 'step' || hasStep);
+const hasCov = data.rows.some(r => r.coverage);
+const lead = LEAD.filter(l => (l[0] !== 'step' || hasStep) && (l[0] !== 'coverage' || hasCov));
+const NUMERIC_LEAD = {step: 'step', coverage: 'items'};  // lead columns sorted by a number, not their text
 
 function el(tag, attrs, text){ const e = document.createElement(tag); for (const k in (attrs||{})) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
 function sv(tag, attrs, text){ const e = document.createElementNS(NS, tag); for (const k in (attrs||{})) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
 
 function sortedRows(){
   const rows = data.rows.filter(r => state.showRefs || !r.reference);
-  const val = r => { if (lead.some(l => l[0] === state.key)) return r[state.key]; return acc(r, state.key); };
+  const val = r => { if (state.key in NUMERIC_LEAD) return r[NUMERIC_LEAD[state.key]]; if (lead.some(l => l[0] === state.key)) return r[state.key]; return acc(r, state.key); };
   return rows.slice().sort((a, b) => {
     if (!state.mixRefs && !!a.reference !== !!b.reference) return a.reference ? 1 : -1;
     const va = val(a), vb = val(b);
@@ -72,7 +74,7 @@ function renderTable(){
   thead.appendChild(g);
   const h = el('tr'); h.appendChild(el('th', {'class': 'txt'}, '#'));
   const head = (key, label, cls) => { const th = el('th', {'class': cls + (state.key === key ? ' sorted' : ''), 'data-key': key, title: 'sort by ' + key}, label + (state.key === key ? (state.dir < 0 ? ' ▼' : ' ▲') : ''));
-    th.addEventListener('click', () => { if (state.key === key) state.dir = -state.dir; else { state.key = key; state.dir = lead.some(l => l[0] === key) && key !== 'step' ? 1 : -1; } renderTable(); }); h.appendChild(th); };
+    th.addEventListener('click', () => { if (state.key === key) state.dir = -state.dir; else { state.key = key; state.dir = lead.some(l => l[0] === key) && !(key in NUMERIC_LEAD) ? 1 : -1; } renderTable(); }); h.appendChild(th); };
   for (const l of lead) head(l[0], l[1], 'txt');
   for (const c of data.columns) head(c.key, c.label, '');
   thead.appendChild(h);

@@ -52,10 +52,12 @@ def render_markdown(board: dict[str, Any]) -> str:
     if board.get("generated_at"):
         out += [f"Generated {board['generated_at']}. Sorted by `{board.get('primary')}`.", ""]
     out += ["Cells: accuracy % [95% interval] n=items. " + " ".join(board.get("notes", [])[:2]), ""]
-    out += [n for n in board.get("notes", []) if n.startswith("*")] + [""]
+    out += [n for n in board.get("notes", []) if n.startswith(("*", "Rows whose items"))] + [""]
     lead = [("run", "label"), ("model", "model")]
     if any(r.get("step") is not None for r in measured):
         lead.append(("step", "step"))
+    if any(r.get("coverage") for r in measured):
+        lead.append(("items", "coverage"))
     for group, cols in _groups(board["columns"]):
         cols_m = [c for c in cols if any(c["key"] in r["cells"] for r in measured)]
         if not cols_m:
@@ -78,7 +80,8 @@ def render_csv(board: dict[str, Any]) -> str:
     """One line per row; per column: percent, interval bounds, n, interval method."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    head = ["id", "label", "model", "reference", "run_group", "step", "format", "limit", "source"]
+    head = ["id", "label", "model", "reference", "run_group", "step", "format", "limit", "items", "items_of",
+            "source"]
     for c in board["columns"]:
         k = c["key"]
         head += [f"{k} %", f"{k} lo %", f"{k} hi %", f"{k} n", f"{k} method"]
@@ -86,7 +89,8 @@ def render_csv(board: dict[str, Any]) -> str:
     for r in board["rows"]:
         line = [r["id"], r["label"], r.get("model", ""), int(bool(r.get("reference"))), r.get("run_group") or "",
                 "" if r.get("step") is None else r["step"], r.get("format") or "",
-                "" if r.get("limit") is None else r["limit"], r.get("source", "")]
+                "" if r.get("limit") is None else r["limit"], "" if r.get("items") is None else r["items"],
+                "" if r.get("items_of") is None else r["items_of"], r.get("source", "")]
         for c in board["columns"]:
             cell = r["cells"].get(c["key"]) or {}
             lo, hi = cell.get("ci95") or (None, None)

@@ -14,7 +14,7 @@ MAX_BAR_CHARTS = 12
 
 
 def table_columns(board: dict[str, Any]) -> list[str]:
-    cols = ["row", "model", "reference", "run_group", "step"]
+    cols = ["row", "model", "reference", "run_group", "step", "items", "items_of"]
     for c in board["columns"]:
         cols += [c["key"], f"{c['key']} lo", f"{c['key']} hi", f"{c['key']} n"]
     return cols
@@ -26,7 +26,8 @@ def table_rows(board: dict[str, Any]) -> list[list[Any]]:
 
     out = []
     for r in board["rows"]:
-        line = [r["label"], r.get("model") or "", bool(r.get("reference")), r.get("run_group") or "", r.get("step")]
+        line = [r["label"], r.get("model") or "", bool(r.get("reference")), r.get("run_group") or "", r.get("step"),
+                r.get("items"), r.get("items_of")]
         for c in board["columns"]:
             cell = r["cells"].get(c["key"]) or {}
             lo, hi = cell.get("ci95") or (None, None)
