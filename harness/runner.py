@@ -115,7 +115,8 @@ def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
     total_todo = sum(len(p[3]) for p in plan)
     with Progress(total_todo, enabled=cfg.progress) as bar:
         for task, fmt, _samples, todo, _available in plan:
-            bar.start_task(task.name)
+            if todo:
+                bar.start_task(task.name)
             for i in range(0, len(todo), cfg.batch_size):
                 batch = todo[i: i + cfg.batch_size]
                 t0 = time.perf_counter()

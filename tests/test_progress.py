@@ -1,0 +1,47 @@
+"""Progress reporting: plain lines at an interval when the stream is not a terminal (logs of long runs)."""
+
+from __future__ import annotations
+
+import io
+
+from harness.progress import Progress, clock_text, progress_line
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_progress_line_reports_counts_accuracy_and_a_linear_eta():
+    line = progress_line("bfcl:multiple", 50, 200, 10, 125.0)
+    assert line == "[rest eval] 50/200 (25.0%) task bfcl:multiple acc 20.0% elapsed 0:02:05 eta 0:06:15"
+    assert progress_line("x", 0, 10, 0, 3.0).endswith("acc - elapsed 0:00:03 eta ?")
+    assert clock_text(3 * 3600 + 61.4) == "3:01:01"
+
+
+def test_non_terminal_stream_gets_one_line_per_interval_per_task_and_at_the_end():
+    out, clock = io.StringIO(), Clock()
+    with Progress(10, stream=out, interval=30.0, clock=clock) as bar:
+        bar.start_task("a")  # a task start is always logged
+        for _ in range(4):
+            clock.t += 10.0
+            bar.advance([{"valid": True}, {"valid": False}])  # 40 s of work: one interval passes once
+        bar.start_task("b")
+        clock.t += 5.0
+        bar.advance([{"valid": True}, {"valid": True}])  # the last items: logged at once
+    lines = out.getvalue().splitlines()
+    assert [ln.split(" task ")[0] for ln in lines] == ["[rest eval] 0/10 (0.0%)", "[rest eval] 6/10 (60.0%)",
+                                                       "[rest eval] 8/10 (80.0%)", "[rest eval] 10/10 (100.0%)"]
+    assert "acc 60.0%" in lines[-1] and "task b" in lines[-1] and "eta 0:00:00" in lines[-1]
+
+
+def test_disabled_or_empty_progress_writes_nothing():
+    for kwargs in ({"total": 5, "enabled": False}, {"total": 0}):
+        out = io.StringIO()
+        with Progress(stream=out, clock=Clock(), **kwargs) as bar:
+            bar.start_task("a")
+            bar.advance([{"valid": True}])
+        assert out.getvalue() == ""
