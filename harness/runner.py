@@ -9,6 +9,7 @@ the runner then hands it the batch instead of calling `generate` once.
 
 from __future__ import annotations
 
+import json
 import platform
 import time
 from dataclasses import dataclass, field
@@ -75,6 +76,18 @@ def record_for(sample, fmt: str, completion, scored) -> dict[str, Any]:
         "completion_tokens": completion.completion_tokens,
         "latency_s": round(completion.latency_s, 4),
     }
+
+
+def _summarized_backend(store: RunStore, cfg: RunConfig) -> dict[str, Any]:
+    """Backend info for a summary written from stored samples: the generating run's, where it left one."""
+    prior: dict[str, Any] = {}
+    try:
+        prior = json.loads((store.root / "summary.json").read_text()).get("backend") or {}
+    except (OSError, ValueError, AttributeError):
+        pass
+    if not prior:
+        return cfg.backend_info or {}
+    return {**prior, "summarized_from_samples": True}
 
 
 def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
@@ -157,7 +170,7 @@ def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
     summary = {
         "schema": "rest-harness/summary/v1",
         "model": cfg.model_label,
-        "backend": backend.info() if backend is not None else (cfg.backend_info or {}),
+        "backend": backend.info() if backend is not None else _summarized_backend(store, cfg),
         "format": cfg.fmt,
         "limit": cfg.limit,
         "generation": {"max_new_tokens": cfg.gen.max_new_tokens, "temperature": cfg.gen.temperature,

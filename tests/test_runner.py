@@ -139,5 +139,8 @@ def test_summarize_only_reports_an_interrupted_run_without_a_backend(tmp_path):
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["tasks"]["test:echo"]["total"] == 6
     summary = run(OkBackend(), cfg(tmp_path, resume=True))  # and --resume still finishes it
     assert summary["tasks"]["test:echo"]["total"] == 10 and summary["complete"] is True
+    again = run(None, cfg(tmp_path, backend_info={"backend": "hf", "dtype": None}))  # re-summarize a finished run
+    assert again["tasks"]["test:echo"] == summary["tasks"]["test:echo"]
+    assert again["backend"] == {"backend": "fake", "summarized_from_samples": True}  # the generating run's info kept
     with pytest.raises(UserError, match="no samples"):
         run(None, cfg(tmp_path / "empty"))
