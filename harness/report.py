@@ -37,6 +37,8 @@ def print_summary(summary: dict[str, Any]) -> None:
                         str(cell.get("total", "")), cell.get("method", ""))
         console.print(sub)
     t = summary.get("timings", {})
-    if t:
+    if (summary.get("backend") or {}).get("summarized_from_samples"):
+        console.print("summarized from the stored samples (nothing generated in this invocation)")
+    elif t:
         console.print(f"wall {t.get('wall_s', 0):.1f}s, generation {t.get('generate_s', 0):.1f}s, "
                       f"harness {t.get('harness_s', 0):.2f}s")

@@ -52,7 +52,8 @@ def render_markdown(board: dict[str, Any]) -> str:
     if board.get("generated_at"):
         out += [f"Generated {board['generated_at']}. Sorted by `{board.get('primary')}`.", ""]
     out += ["Cells: accuracy % [95% interval] n=items. " + " ".join(board.get("notes", [])[:2]), ""]
-    out += [n for n in board.get("notes", []) if n.startswith(("*", "Rows whose items"))] + [""]
+    for note in (n for n in board.get("notes", []) if n.startswith(("*", "Rows whose items"))):
+        out += [note, ""]
     lead = [("run", "label"), ("model", "model")]
     if any(r.get("step") is not None for r in measured):
         lead.append(("step", "step"))
