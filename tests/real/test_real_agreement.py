@@ -1,0 +1,66 @@
+"""Our scorers agree with the official ones on real model outputs (tests/real/outputs.jsonl.gz).
+
+BFCL: our decode + check against bfcl-eval's decoder and ast_checker / relevance
+rule (the same official side as tests/bfcl/test_agreement.py). API-Bank ToolRL
+protocol: against the line-by-line restatement of ToolRL's generate.py +
+evaluate.py in tests/apibank/test_toolrl_agreement.py.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from harness.bfcl.errors import UnsafeExpression
+from harness.bfcl.scoring import score_output
+from tests.bfcl import corpus as bfcl_corpus
+from tests.real.corpus import load
+
+
+@pytest.fixture(scope="module")
+def outputs() -> list[dict]:
+    rows = load()
+    assert len(rows) >= 1500
+    return rows
+
+
+def test_bfcl_real_outputs_agree_with_official(outputs):
+    from tests.bfcl.test_agreement import official_verdict
+    from tests.official_bfcl import official
+
+    o = official()
+    rows = [r for r in outputs if r["task"].startswith("bfcl:") and r["format"] == "prompting"]
+    seen, mismatches = Counter(), []
+    for r in rows:
+        category = r["task"].split(":", 1)[1]
+        entries, answers = bfcl_corpus.load(category)
+        index = next(i for i, e in enumerate(entries) if e["id"] == r["id"])
+        ours = score_output(category=category, functions=entries[index]["function"],
+                            possible_answer=None if answers is None else answers[index]["ground_truth"],
+                            text=r["completion"])
+        if any(UnsafeExpression.__name__ in e for e in ours.errors):  # never handed to the official eval
+            assert not ours.valid or "irrelevance" in category
+            seen["refused"] += 1
+            continue
+        expected = official_verdict(o, bfcl_corpus.Case(category, index, "real", r["completion"]))
+        if expected[0] == "crash":
+            assert not ours.valid
+            seen["official_crash"] += 1
+            continue
+        seen[expected] += 1
+        if expected != (ours.valid, ours.error_type):
+            mismatches.append((r["task"], r["id"], expected, (ours.valid, ours.error_type), r["completion"][:200]))
+    assert not mismatches, f"{len(mismatches)} of {len(rows)} disagree, first: {mismatches[:3]}"
+    assert len(rows) >= 1000 and len({r["task"] for r in rows}) == 13  # every single-turn category
+    assert seen[(True, None)] > 0 and seen[(False, "ast_decoder:decoder_failed")] > 0, seen
+
+
+def test_apibank_toolrl_real_outputs_agree_with_toolrl(outputs):
+    from harness.apibank import data
+    from tests.apibank.test_toolrl_agreement import _agree
+
+    items = data.load_all(data.data_dir())
+    rows = [r for r in outputs if r["task"].startswith("apibank:") and r["format"] == "toolrl"]
+    outcomes = Counter(_agree(r["completion"], items[r["id"]]["answer_raw"])[0] for r in rows)
+    assert len(rows) >= 500 and outcomes[0] > 0 and outcomes[1] > 0, outcomes
