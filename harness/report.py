@@ -27,7 +27,10 @@ def print_summary(summary: dict[str, Any]) -> None:
     console.print(table)
     agg = summary.get("aggregates") or {}
     for bench, cells in agg.items():
-        sub = Table(title=f"{bench} aggregates (95% CI; * = incomplete: missing categories count 0, BFCL shows N/A)")
+        star = ""  # explain the mark only where a cell carries it
+        if not all(c.get("complete", True) for c in cells.values()):
+            star = "; * = incomplete: missing categories count 0" + (", BFCL's board shows N/A" if bench == "bfcl" else "")
+        sub = Table(title=f"{bench} aggregates (95% CI{star})")
         for col in ("score", "accuracy %", "95% CI", "n", "method"):
             sub.add_column(col, justify="left" if col in ("score", "method") else "right")
         for key, cell in cells.items():
