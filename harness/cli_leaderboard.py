@@ -21,6 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="add the papers' reference figures as marked rows (never ranked with measured rows)")
     b.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for aggregate intervals (default 1000)")
     b.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    b.add_argument("--sort", default=None, metavar="COLUMN",
+                   help="column key to rank rows by, e.g. apibank/overall or bfcl:simple_python (default: the first "
+                        "of bfcl/overall, apibank/overall, apibank-original/overall that some row has complete)")
     b.set_defaults(func=run_build)
     pub = lsub.add_parser("publish", help="log a built board to W&B as a Table plus bar charts",
                           description="Honours WANDB_MODE (offline writes a local run to sync later) and WANDB_DIR.")
@@ -36,7 +39,7 @@ def run_build(args: argparse.Namespace) -> int:
     from harness.leaderboard.build import BOARD_FILES, build_board_files
 
     board = build_board_files(args.result_dirs, args.out, name=args.name, references=args.references,
-                              n_boot=args.n_boot, seed=args.seed)
+                              n_boot=args.n_boot, seed=args.seed, sort=args.sort)
     measured = [r for r in board["rows"] if not r.get("reference")]
     key = board.get("primary")
     print(f"board {board['name']}: {len(measured)} measured rows, "

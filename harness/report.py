@@ -29,7 +29,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     for bench, cells in agg.items():
         star = ""  # explain the mark only where a cell carries it
         if not all(c.get("complete", True) for c in cells.values()):
-            star = "; * = incomplete: missing categories count 0" + (", BFCL's board shows N/A" if bench == "bfcl" else "")
+            star = ("; * = incomplete: missing categories count 0, BFCL's board shows N/A" if bench == "bfcl"
+                    else "; * = incomplete: the average of the levels run, not all three")
         sub = Table(title=f"{bench} aggregates (95% CI{star})")
         for col in ("score", "accuracy %", "95% CI", "n", "method"):
             sub.add_column(col, justify="left" if col in ("score", "method") else "right")

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from harness.cli import main as cli_main
-from harness.leaderboard.board import aggregate_cells, make_board, micro_scores
+from harness.leaderboard.board import aggregate_cells, apibank_scores, make_board, micro_scores
 from harness.leaderboard.build import build_board_files
 from harness.leaderboard.collect import collect
 from harness.leaderboard.references import REFERENCE_ONLY_COLUMNS, reference_rows
@@ -232,3 +232,29 @@ def test_subset_rows_say_how_many_items_of_the_tasks_they_cover(tmp_path):
     assert (by_id["sub"]["items"], by_id["sub"]["items_of"], by_id["old"]["items_of"]) == ("60", "597", "")
     make_run(tmp_path / "only_full" / "a", APIBANK, available={k: len(v) for k, v in APIBANK.items()})
     assert not any("k of N" in n for n in board_of([tmp_path / "only_full"])["notes"])
+
+
+def test_apibank_overall_is_incomplete_unless_all_three_levels_ran():
+    one = aggregate_cells({"level-1": [1, 0, 0, 0]}, apibank_scores, n_boot=50)["overall"]
+    assert one["complete"] is False and one["accuracy"] == pytest.approx(0.25)  # value: micro over what ran
+    all3 = aggregate_cells({"level-1": [1, 0], "level-2": [1, 1], "level-3": [0, 0]}, apibank_scores, n_boot=50)
+    assert all3["overall"]["complete"] is True and all3["overall"]["accuracy"] == pytest.approx(0.5)
+
+
+def test_sort_flag_ranks_by_the_named_column_and_rejects_unknown_ones(tmp_path, capsys):
+    make_run(tmp_path / "runs" / "good_l1", {"apibank:level-1": [1] * 8 + [0] * 2, "bfcl:simple_python": [0] * 10})
+    make_run(tmp_path / "runs" / "good_bfcl", {"apibank:level-1": [0] * 10, "bfcl:simple_python": [1] * 9 + [0]})
+    default = board_of([tmp_path / "runs"])
+    assert default["primary"] == "bfcl/overall"  # both overalls incomplete: the first candidate present
+    assert [r["id"] for r in default["rows"]] == ["good_bfcl", "good_l1"]
+    by_l1 = board_of([tmp_path / "runs"], sort="apibank:level-1")
+    assert by_l1["primary"] == "apibank:level-1" and [r["id"] for r in by_l1["rows"]] == ["good_l1", "good_bfcl"]
+    with pytest.raises(UserError, match="not a measured column.*apibank:level-1"):
+        board_of([tmp_path / "runs"], sort="apibank:level-9")
+    out = tmp_path / "board"
+    assert cli_main(["leaderboard", "build", str(tmp_path / "runs"), "--out", str(out), "--n-boot", "50",
+                     "--sort", "apibank:level-1"]) == 0
+    assert json.loads((out / "board.json").read_text())["primary"] == "apibank:level-1"
+    assert cli_main(["leaderboard", "build", str(tmp_path / "runs"), "--out", str(out), "--sort", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "--sort 'nope' is not a measured column" in err and "Traceback" not in err

@@ -29,3 +29,12 @@ def test_complete_aggregates_carry_no_note(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "incomplete" not in out and "overall *" not in out
     assert "bfcl aggregates (95% CI)" in out
+
+
+def test_incomplete_apibank_overall_says_it_averages_the_levels_run(capsys):
+    summary = _summary(bfcl_complete=True)
+    summary["aggregates"]["apibank"]["overall"]["complete"] = False
+    print_summary(summary)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "apibank aggregates (95% CI; * = incomplete: the average of the levels run, not all three)" in out
+    assert "BFCL's board" not in out

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.stats import bootstrap, wilson
+from harness.types import UserError
 
 BOARD_SCHEMA = "rest-harness/leaderboard/v1"
 ALPHA = 0.05
@@ -62,6 +63,22 @@ def micro_scores(counts: Counts) -> Scores:
     return {"overall": {"value": c / n, "complete": True}} if n else {}
 
 
+API_BANK_LEVELS = frozenset({"level-1", "level-2", "level-3"})
+
+
+def apibank_scores(counts: Counts) -> Scores:
+    """API-Bank's overall, marked incomplete unless all three levels were run.
+
+    The value stays the micro-average of the levels run (there is no official
+    "count it 0" rule here); the mark keeps a Level-1-only overall from passing
+    for the three-level figure papers report.
+    """
+    scores = micro_scores(counts)
+    if scores:
+        scores["overall"]["complete"] = API_BANK_LEVELS <= set(counts)
+    return scores
+
+
 @dataclass(frozen=True)
 class Aggregator:
     benchmark: str  # column key prefix, e.g. "bfcl" -> "bfcl/overall"
@@ -72,8 +89,8 @@ class Aggregator:
 
 AGGREGATORS = (
     Aggregator("bfcl", "bfcl:", "BFCL V4 scores", bfcl_scores),
-    Aggregator("apibank", "apibank:", "API-Bank (ToolRL protocol)", micro_scores),
-    Aggregator("apibank-original", "apibank-original:", "API-Bank (original protocol)", micro_scores),
+    Aggregator("apibank", "apibank:", "API-Bank (ToolRL protocol)", apibank_scores),
+    Aggregator("apibank-original", "apibank-original:", "API-Bank (original protocol)", apibank_scores),
 )
 
 
@@ -244,8 +261,11 @@ def measured_row(run: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict
 
 def make_board(runs: list[dict[str, Any]], name: str, references: list[dict[str, Any]] | None = None,
                reference_only_columns: dict[str, str] | None = None, n_boot: int = 1000, seed: int = 0,
-               generated_at: str = "") -> dict[str, Any]:
-    """The board as plain data: columns, sorted rows (measured first), primary sort key, interval notes."""
+               generated_at: str = "", sort: str | None = None) -> dict[str, Any]:
+    """The board as plain data: columns, sorted rows (measured first), primary sort key, interval notes.
+
+    `sort` names the column to rank by (a measured column key); by default the headline rule of `primary_key`.
+    """
     rows = [measured_row(r, n_boot=n_boot, seed=seed) for r in runs]
     refs = [dict(r) for r in (references or [])]
     measured_keys = {k for r in rows for k in r["cells"]}
@@ -258,13 +278,19 @@ def make_board(runs: list[dict[str, Any]], name: str, references: list[dict[str,
     refs = [r for r in refs if r["cells"]]
     columns = columns_for(measured_keys | ref_keys, reference_only_columns if refs else None)
     key = primary_key(rows, columns)
+    if sort is not None:
+        if sort not in measured_keys:
+            raise UserError(f"--sort {sort!r} is not a measured column of this board; "
+                            f"choose one of: {', '.join(c['key'] for c in columns if c['key'] in measured_keys)}")
+        key = sort
     notes = ["Accuracies are fractions of scored items; generation failures are excluded (see each run's "
              "summary.json `failed`).",
              "95% intervals: Wilson for a single category; percentile bootstrap over items (each category "
              f"resampled separately, {n_boot} resamples, seed {seed}) for weighted aggregates."]
     if any(c.get("complete") is False for r in rows for c in r["cells"].values()):
-        notes.append("* incomplete aggregate: some member categories were not run and count 0, as in BFCL's "
-                     "overall (BFCL's own board would display N/A); n counts only the items run.")
+        notes.append("* incomplete aggregate: some member categories were not run. BFCL's count 0, as in BFCL's "
+                     "overall (BFCL's own board would display N/A); API-Bank's overall is the micro-average of "
+                     "the levels run. n counts only the items run.")
     if any(r["items_of"] is not None and r["items"] < r["items_of"] for r in rows):
         notes.append("Rows whose items read 'k of N' were measured on a subset of their tasks (the first items of "
                      "each, `--limit`, or an interrupted run): their figures estimate the full benchmark's, within "
