@@ -1,10 +1,12 @@
-"""Agreement with the original API-Bank evaluator on 10,625 perturbed Level-1 predictions.
+"""Agreement with the original API-Bank evaluator on perturbed Level-1 (10,625) and Level-2 (2,490) predictions.
 
-The verdicts in original_verdicts_l1.json.gz were produced by running the
-original `evaluator_by_json.py` logic (AlibabaResearch/DAMO-ConvAI@483554e,
+The verdicts in original_verdicts_l1.json.gz / _l2.json.gz were produced by
+running the original `evaluator_by_json.py` logic (AlibabaResearch/DAMO-ConvAI@483554e,
 offline, on this shared data) over the predictions that `perturb` below
-generates from the JSON test data's gold outputs. Ours must agree on every
-one: correctness and error class.
+generates from the gold outputs: Level-1 from the JSON test data, Level-2 from
+the level-2-toolsearcher dialogues' gold calls other than ToolSearcher (whose
+verdict depends on a sentence embedder; see docs/apibank_original.md). Ours
+must agree on every one: correctness and error class.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from harness.apibank.original.score import gold_rows, score_predictions
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "apibank"
 VERDICTS = Path(__file__).with_name("original_verdicts_l1.json.gz")
+VERDICTS_L2 = Path(__file__).with_name("original_verdicts_l2.json.gz")
 pytestmark = pytest.mark.skipif(not (DATA / "damo-convai").is_dir(), reason=f"API-Bank shared data missing at {DATA}")
 
 ARG = re.compile(r"(\w+)='([^']*)'")
@@ -77,3 +80,16 @@ def test_agreement_with_original_evaluator_level1():
     # the corpus exercises most classes, so agreement is not vacuous
     seen = Counter(recorded["verdicts"])
     assert seen["C"] > 3000 and {"NO_API_CALL", "API_NAME_MISMATCH", "INVALID_INPUT_PARAMETER", "MISS_INPUT_ARGUMENT", "HAS_EXCEPTION", "INPUT_MISMATCH", "OUTPUT_MISMATCH", "KEY_ERROR", "UNHANDLED_EXCEPTION"} <= set(seen)
+
+
+def test_agreement_with_original_evaluator_level2():
+    rows = [{"file": g["file"], "sample_id": g["sample_id"], "pred": v} for g in gold_rows(DATA, 2)
+            if "ToolSearcher" not in g["pred"] for v in perturb(g["pred"])]
+    recorded = json.loads(gzip.decompress(VERDICTS_L2.read_bytes()))
+    assert recorded["count"] == len(rows) == 2490
+    ours = score_predictions(rows, DATA, "official", level=2)
+    codes = ["C" if r["correct"] else (r["error"] or "WRONG") for r in ours]
+    mismatches = [(rows[i]["file"], rows[i]["sample_id"], rows[i]["pred"], a, b) for i, (a, b) in enumerate(zip(codes, recorded["verdicts"], strict=True)) if a != b]
+    assert not mismatches, mismatches[:5]
+    seen = Counter(recorded["verdicts"])
+    assert seen["C"] > 500 and {"NO_API_CALL", "API_NAME_MISMATCH", "INVALID_INPUT_PARAMETER", "MISS_INPUT_ARGUMENT", "HAS_EXCEPTION", "INPUT_MISMATCH", "OUTPUT_MISMATCH", "KEY_ERROR", "UNHANDLED_EXCEPTION"} <= set(seen)
