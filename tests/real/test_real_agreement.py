@@ -3,7 +3,9 @@
 BFCL: our decode + check against bfcl-eval's decoder and ast_checker / relevance
 rule (the same official side as tests/bfcl/test_agreement.py). API-Bank ToolRL
 protocol: against the line-by-line restatement of ToolRL's generate.py +
-evaluate.py in tests/apibank/test_toolrl_agreement.py.
+evaluate.py in tests/apibank/test_toolrl_agreement.py. API-Bank original protocol:
+against verdicts the original evaluator gave 200 real completions (recorded
+in apibank_original_verdicts.json.gz, since it cannot run here).
 """
 
 from __future__ import annotations
@@ -64,3 +66,29 @@ def test_apibank_toolrl_real_outputs_agree_with_toolrl(outputs):
     rows = [r for r in outputs if r["task"].startswith("apibank:") and r["format"] == "toolrl"]
     outcomes = Counter(_agree(r["completion"], items[r["id"]]["answer_raw"])[0] for r in rows)
     assert len(rows) >= 500 and outcomes[0] > 0 and outcomes[1] > 0, outcomes
+
+
+def test_apibank_original_real_outputs_agree_with_the_original_evaluator():
+    """200 real completions for the original protocol, with the verdicts the original evaluator gave them."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    from harness.apibank.original.score import score_predictions
+    from tests.apibank.test_original_agreement import DATA
+
+    if not (DATA / "damo-convai").is_dir():
+        pytest.skip(f"API-Bank shared data missing at {DATA}")
+    recorded = json.loads(gzip.decompress(Path(__file__).with_name("apibank_original_verdicts.json.gz").read_bytes()))
+    mismatches, seen = [], Counter()
+    for level in (1, 2):
+        rows = [r for r in recorded["rows"] if r["level"] == level]
+        ours = score_predictions([{k: r[k] for k in ("file", "sample_id", "pred")} for r in rows], DATA, "official",
+                                 level=level)
+        for r, u in zip(rows, ours, strict=True):
+            code = "C" if u["correct"] else (u["error"] or "WRONG")
+            seen[r["verdict"]] += 1
+            if code != r["verdict"]:
+                mismatches.append((r["file"], r["sample_id"], r["verdict"], code, r["pred"][:150]))
+    assert not mismatches, mismatches[:3]
+    assert sum(seen.values()) == 200 and len(seen) >= 3, seen  # not one class only
