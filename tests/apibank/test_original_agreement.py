@@ -1,4 +1,4 @@
-"""Agreement with the original API-Bank evaluator on perturbed Level-1 (10,625) and Level-2 (2,490) predictions.
+"""Agreement with the original API-Bank evaluators on perturbed Level-1 (10,625), Level-2 (2,490) and Level-3 (3,181) predictions.
 
 The verdicts in original_verdicts_l1.json.gz / _l2.json.gz were produced by
 running the original `evaluator_by_json.py` logic (AlibabaResearch/DAMO-ConvAI@483554e,
@@ -93,3 +93,28 @@ def test_agreement_with_original_evaluator_level2():
     assert not mismatches, mismatches[:5]
     seen = Counter(recorded["verdicts"])
     assert seen["C"] > 500 and {"NO_API_CALL", "API_NAME_MISMATCH", "INVALID_INPUT_PARAMETER", "MISS_INPUT_ARGUMENT", "HAS_EXCEPTION", "INPUT_MISMATCH", "OUTPUT_MISMATCH", "KEY_ERROR", "UNHANDLED_EXCEPTION"} <= set(seen)
+
+
+# The original Level-3 evaluator only knows right/wrong; the exception it caught (or did not) must map to our class.
+LEVEL3_CLASSES = {"W:no_call": {"NO_API_CALL"}, "W:tool_name": {"INVALID_TOOL_NAME"},
+                  "W:assert": {"INVALID_INPUT_PARAMETER"}, "W:type": {"MISS_INPUT_ARGUMENT", "TYPE_ERROR"},
+                  "CRASH": {"UNHANDLED_EXCEPTION"}, "W": {"HAS_EXCEPTION", "INPUT_MISMATCH", "OUTPUT_MISMATCH"}}
+
+
+def test_agreement_with_original_evaluator_level3_stateful_file():
+    """3,181 perturbed steps scored as one file, in order, through one shared tool state (as lv3_evaluator does)."""
+    from harness.apibank.original.level3 import gold_rows_level3, score_level3
+
+    rows = [{"sample_id": g["sample_id"], "api_id": g["api_id"], "pred": v} for g in gold_rows_level3(DATA)
+            if "ToolSearcher" not in g["pred"] for v in perturb(g["pred"])]
+    recorded = json.loads(gzip.decompress(Path(__file__).with_name("original_verdicts_l3.json.gz").read_bytes()))
+    assert recorded["count"] == len(rows) == 3181
+    ours = score_level3(rows, DATA, "official")
+    mismatches = []
+    for row, verdict, u in zip(rows, recorded["verdicts"], ours, strict=True):
+        ok = u["correct"] if verdict == "C" else (not u["correct"] and u["error"] in LEVEL3_CLASSES[verdict])
+        if not ok:
+            mismatches.append((row["sample_id"], row["api_id"], row["pred"][:120], verdict, u["correct"], u["error"]))
+    assert not mismatches, mismatches[:5]
+    seen = Counter(recorded["verdicts"])
+    assert seen["C"] > 1000 and set(LEVEL3_CLASSES) <= set(seen), seen
