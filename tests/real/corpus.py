@@ -7,7 +7,7 @@ brackets), so decoders meet styles nobody thought to perturb into.
 
 Export (from run directories written by `rest eval`):
 
-    python -m tests.real.corpus runs/board/smollm2-135m-bf16 runs/sft-eval/*/
+    python -m tests.real.corpus runs/board/smollm2-135m-bf16 runs/sft-eval/*/ runs/mt-real/smollm2-mt1
 
 which rewrites outputs.jsonl.gz beside this file: one line per (task, id, format, completion), deduplicated.
 """

@@ -32,7 +32,8 @@ def test_bfcl_real_outputs_agree_with_official(outputs):
     from tests.official_bfcl import official
 
     o = official()
-    rows = [r for r in outputs if r["task"].startswith("bfcl:") and r["format"] == "prompting"]
+    rows = [r for r in outputs if r["task"].startswith("bfcl:") and r["format"] == "prompting"
+            and not r["task"].startswith("bfcl:multi_turn")]
     seen, mismatches = Counter(), []
     for r in rows:
         category = r["task"].split(":", 1)[1]
@@ -56,6 +57,19 @@ def test_bfcl_real_outputs_agree_with_official(outputs):
     assert not mismatches, f"{len(mismatches)} of {len(rows)} disagree, first: {mismatches[:3]}"
     assert len(rows) >= 3000 and len({r["task"] for r in rows}) == 13  # every single-turn category
     assert seen[(True, None)] > 0 and seen[(False, "ast_decoder:decoder_failed")] > 0, seen
+
+
+def test_bfcl_multi_turn_real_episodes_agree_with_official(outputs):
+    """Whole episodes (BFCL `result`: turn -> raw step outputs) through BFCL's multi-turn evaluator."""
+    import json
+
+    from tests.bfcl.test_multi_turn_agreement import official_verdict, ours
+
+    rows = [r for r in outputs if r["task"].startswith("bfcl:multi_turn")]
+    assert rows, "no multi-turn episodes in outputs.jsonl.gz"
+    for r in rows:
+        result = json.loads(r["completion"])
+        assert official_verdict(r["id"], result) == ours(r["id"], result), r["id"]
 
 
 def test_apibank_toolrl_real_outputs_agree_with_toolrl(outputs):
