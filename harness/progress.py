@@ -88,6 +88,22 @@ class Progress:
             self._bar.update(self._task_id, description=name)
         self._log(force=True)
 
+    def note(self, text: str) -> None:
+        """Within-batch progress of a multi-step task (a batch of multi-turn episodes can run for many minutes).
+
+        On a terminal it joins the bar's description; in a log it is a line at most once per interval.
+        """
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.update(self._task_id, description=f"{self._label} · {text}")
+            return
+        now = self._clock()
+        if now - self._last >= self._interval:
+            self._last = now
+            print(f"[rest eval] {self.seen}/{self.total} task {self._label}: {text} "
+                  f"elapsed {clock_text(now - self._start)}", file=self._stream, flush=True)
+
     def advance(self, records: list[dict[str, Any]]) -> None:
         self.seen += len(records)
         self.correct += sum(1 for r in records if r.get("valid"))

@@ -9,6 +9,7 @@ the runner then hands it the batch instead of calling `generate` once.
 
 from __future__ import annotations
 
+import inspect
 import json
 import platform
 import time
@@ -136,7 +137,8 @@ def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
                 run_batch = getattr(task, "run_batch", None)
                 if run_batch is not None:  # multi-step tasks drive the backend themselves
                     t1 = t0
-                    pairs = run_batch(batch, fmt, backend, cfg.gen)
+                    extra = {"on_progress": bar.note} if "on_progress" in inspect.signature(run_batch).parameters else {}
+                    pairs = run_batch(batch, fmt, backend, cfg.gen, **extra)
                     t2 = time.perf_counter()
                     records = [record_for(s, fmt, c, scored) for s, (c, scored) in zip(batch, pairs, strict=True)]
                 else:

@@ -45,3 +45,23 @@ def test_disabled_or_empty_progress_writes_nothing():
             bar.start_task("a")
             bar.advance([{"valid": True}])
         assert out.getvalue() == ""
+
+
+def test_notes_report_within_a_long_batch_at_most_once_per_interval():
+    out, clock = io.StringIO(), Clock()
+    with Progress(10, stream=out, interval=30.0, clock=clock) as bar:
+        bar.start_task("bfcl:multi_turn_base")
+        for rounds in range(1, 7):  # a batch of episodes: one note per query round, 20 s apart
+            clock.t += 20.0
+            bar.note(f"5 episodes, {rounds} query rounds, 5 still running")
+    lines = out.getvalue().splitlines()[1:]
+    assert lines == ["[rest eval] 0/10 task bfcl:multi_turn_base: 5 episodes, 2 query rounds, 5 still running "
+                     "elapsed 0:00:40",
+                     "[rest eval] 0/10 task bfcl:multi_turn_base: 5 episodes, 4 query rounds, 5 still running "
+                     "elapsed 0:01:20",
+                     "[rest eval] 0/10 task bfcl:multi_turn_base: 5 episodes, 6 query rounds, 5 still running "
+                     "elapsed 0:02:00"]
+    quiet = io.StringIO()
+    with Progress(10, enabled=False, stream=quiet, clock=Clock()) as bar:
+        bar.note("x")
+    assert quiet.getvalue() == ""

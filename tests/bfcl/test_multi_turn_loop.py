@@ -265,3 +265,13 @@ def test_tiny_model_runs_one_entry_end_to_end(tmp_path, tiny_model_dir):
     result = json.loads(record["completion"])
     assert isinstance(result, list) and all(isinstance(t, list) for t in result)
     assert isinstance(record["valid"], bool) and record["detail"]["queries"] >= 1
+
+
+def test_run_batch_reports_each_query_round():
+    backend = ScriptedBackend("multi_turn_base", per_step=1)
+    task = MultiTurnTask("multi_turn_base")
+    notes: list[str] = []
+    pairs = task.run_batch(task.samples()[:3], "prompting", backend, None, on_progress=notes.append)
+    assert len(notes) == len(backend.prompts) > 0  # one note per generate call (query round)
+    assert notes[0].startswith("3 episodes, 1 query rounds, ") and notes[-1].endswith(", 0 still running")
+    assert all(scored.verdict.valid for _, scored in pairs)

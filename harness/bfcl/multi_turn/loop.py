@@ -120,8 +120,13 @@ class Episode:
         self.messages.extend(turn_messages(self.entry, self.turn))
 
 
-def run_episodes(episodes: list[Episode], generate: Callable[[list[list[dict[str, Any]]]], list[StepOutput]]) -> None:
-    """Drive episodes to completion in lockstep: one `generate` call per round for all pending ones."""
+def run_episodes(episodes: list[Episode], generate: Callable[[list[list[dict[str, Any]]]], list[StepOutput]],
+                 on_round: Callable[[int, int], None] | None = None) -> None:
+    """Drive episodes to completion in lockstep: one `generate` call per round for all pending ones.
+
+    `on_round(rounds_done, episodes_still_running)` is called after every round (progress reporting).
+    """
+    rounds = 0
     while True:
         active = [e for e in episodes if not e.done]
         if not active:
@@ -131,3 +136,6 @@ def run_episodes(episodes: list[Episode], generate: Callable[[list[list[dict[str
             raise RuntimeError(f"backend returned {len(outputs)} outputs for {len(active)} prompts")
         for episode, out in zip(active, outputs, strict=True):
             episode.feed(out)
+        rounds += 1
+        if on_round is not None:
+            on_round(rounds, sum(1 for e in episodes if not e.done))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 from harness.bfcl.data import GROUPS
@@ -72,8 +73,12 @@ class MultiTurnTask:
         verdict = score_result(sample.meta["entry"], sample.ground_truth, result)
         return Scored(verdict, decoded=verdict.detail.pop("decoded", None))
 
-    def run_batch(self, samples: list[Sample], fmt: str, backend: Any, gen: Any) -> list[tuple[Any, Scored | None]]:
-        """Run the episodes of `samples` through `backend` and score them: [(Completion, Scored | None)]."""
+    def run_batch(self, samples: list[Sample], fmt: str, backend: Any, gen: Any,
+                  on_progress: Callable[[str], None] | None = None) -> list[tuple[Any, Scored | None]]:
+        """Run the episodes of `samples` through `backend` and score them: [(Completion, Scored | None)].
+
+        `on_progress` gets a short text after every query round (the runner's progress display).
+        """
         from harness.backends.base import Completion
 
         self._check_format(fmt)
@@ -83,7 +88,11 @@ class MultiTurnTask:
             completions = backend.generate([Prompt(messages=copy.deepcopy(m)) for m in message_lists], gen)
             return [StepOutput(c.text, c.error, c.prompt_tokens, c.completion_tokens, c.latency_s) for c in completions]
 
-        run_episodes(episodes, generate)
+        def on_round(rounds: int, running: int) -> None:
+            if on_progress is not None:
+                on_progress(f"{len(episodes)} episodes, {rounds} query rounds, {running} still running")
+
+        run_episodes(episodes, generate, on_round)
         out: list[tuple[Any, Scored | None]] = []
         for sample, ep in zip(samples, episodes, strict=True):
             completion = Completion(text=json.dumps(ep.result, ensure_ascii=False), prompt_tokens=ep.prompt_tokens,
