@@ -3,13 +3,13 @@
 The runner is the only place that knows both tasks and backends; it stays
 thin so every figure in a summary traces back to one line of samples/*.jsonl.
 A task that needs several generate calls per sample (BFCL multi-turn) may
-provide `run_batch(samples, fmt, backend, gen) -> [(Completion, Scored | None)]`;
-the runner then hands it the batch instead of calling `generate` once.
+provide `run_batch(samples, fmt, backend, gen, on_progress) -> [(Completion, Scored | None)]`;
+the runner then hands it the batch instead of calling `generate` once, and
+`on_progress(text)` shows how far a long batch has come.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import platform
 import time
@@ -137,8 +137,7 @@ def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
                 run_batch = getattr(task, "run_batch", None)
                 if run_batch is not None:  # multi-step tasks drive the backend themselves
                     t1 = t0
-                    extra = {"on_progress": bar.note} if "on_progress" in inspect.signature(run_batch).parameters else {}
-                    pairs = run_batch(batch, fmt, backend, cfg.gen, **extra)
+                    pairs = run_batch(batch, fmt, backend, cfg.gen, on_progress=bar.note)
                     t2 = time.perf_counter()
                     records = [record_for(s, fmt, c, scored) for s, (c, scored) in zip(batch, pairs, strict=True)]
                 else:

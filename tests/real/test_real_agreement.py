@@ -89,7 +89,7 @@ def test_apibank_original_real_outputs_agree_with_the_original_evaluator():
     from pathlib import Path
 
     from harness.apibank.original.score import score_predictions
-    from tests.apibank.test_original_agreement import DATA
+    from tests.apibank.test_original_agreement import DATA, verdict_code
 
     if not (DATA / "damo-convai").is_dir():
         pytest.skip(f"API-Bank shared data missing at {DATA}")
@@ -100,7 +100,7 @@ def test_apibank_original_real_outputs_agree_with_the_original_evaluator():
         ours = score_predictions([{k: r[k] for k in ("file", "sample_id", "pred")} for r in rows], DATA, "official",
                                  level=level)
         for r, u in zip(rows, ours, strict=True):
-            code = "C" if u["correct"] else (u["error"] or "WRONG")
+            code = verdict_code(u)
             seen[r["verdict"]] += 1
             if code != r["verdict"]:
                 mismatches.append((r["file"], r["sample_id"], r["verdict"], code, r["pred"][:150]))
