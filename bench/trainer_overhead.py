@@ -58,7 +58,8 @@ def main() -> int:
 
     from trainer.config import load_config
     from trainer.data import load_dataset
-    from trainer.rest_trainer import build_trainer, load_model, load_tokenizer
+    from trainer.models import load_model, load_tokenizer
+    from trainer.run import build_trainer
 
     tok = load_tokenizer("embedded")
     base_model = load_model("embedded") if args.model == "embedded" else tiny_model(tok)

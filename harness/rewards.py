@@ -296,11 +296,16 @@ def trainer_step_progress(trainer_state: Any) -> tuple[int, float | None]:
     return gs + 1, progress
 
 
-def make_trl_reward_funcs(cfg: RewardConfig | None = None, tokenizer: Any = None) -> list[Callable[..., list[float]]]:
+def make_trl_reward_funcs(
+    cfg: RewardConfig | None = None,
+    tokenizer: Any = None,
+    clock: Callable[[], tuple[int, float | None]] | None = None,
+) -> list[Callable[..., list[float]]]:
     """Two TRL reward functions, `toolrl_format` and `toolrl_correctness` (TRL logs each; their sum is ToolRL's).
 
-    Each is `f(prompts, completions, ground_truth, **kwargs) -> list[float]`. The step comes from
-    `kwargs["trainer_state"]`. TRL decodes completions with `skip_special_tokens=True`, which deletes
+    Each is `f(prompts, completions, ground_truth, **kwargs) -> list[float]`. The step and progress
+    come from `clock()` when given (the trainer's rollout clock, trainer/clock.py: ToolRL's step is one
+    rollout batch), else from `kwargs["trainer_state"]` (optimizer steps). TRL decodes completions with `skip_special_tokens=True`, which deletes
     tags that a tokenizer marks special; pass `tokenizer` and the functions re-decode `completion_ids`
     with special tokens kept. `ground_truth` may also arrive as the rlla `reward_model` column.
     """
@@ -313,7 +318,7 @@ def make_trl_reward_funcs(cfg: RewardConfig | None = None, tokenizer: Any = None
             if rm is None:
                 raise UserError("reward needs a `ground_truth` (or rlla `reward_model`) column in the dataset")
             ground_truth = [r["ground_truth"] for r in rm]
-        step, progress = trainer_step_progress(kwargs.get("trainer_state"))
+        step, progress = clock() if clock is not None else trainer_step_progress(kwargs.get("trainer_state"))
         ids = kwargs.get("completion_ids")
         if tokenizer is not None and ids is not None:
             texts = tokenizer.batch_decode(

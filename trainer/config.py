@@ -19,26 +19,13 @@ from typing import Any
 
 import yaml
 
+from harness.rewards import RewardConfig
 from harness.types import UserError
-
-try:  # the pure weight schedule, written beside this module
-    from trainer.weights import WeightConfig
-except ImportError:  # pragma: no cover - only before trainer/weights.py exists
-
-    @dataclass
-    class WeightConfig:  # type: ignore[no-redef]
-        """Stand-in until trainer/weights.py lands: uniform weights only."""
-
-        mode: str = "uniform"
-
-
-try:
-    from harness.rewards import RewardConfig
-except ImportError:  # pragma: no cover - only before harness/rewards.py exists
-    RewardConfig = None  # type: ignore[assignment,misc]
+from trainer.weights import WeightConfig
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-PRESETS = ("grpo", "rest-code", "rest", "cpu-smoke")
+PRESETS = ("grpo", "rest-code", "rest", "grpo-paper", "rest-paper", "dr-grpo", "cpu-smoke")  # RL presets
+SFT_PRESETS = ("sft", "tsft", "rsft", "sft-smollm2")
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo")  # vespo: not linear in A, refused
 SCALE_REWARDS = ("group", "batch", "none")
 
@@ -50,6 +37,8 @@ class DataConfig:
     train: str = "toolrl:sft"
     eval: str | None = None
     limit: int | None = None  # keep only the first N rows (after prompt-length filtering)
+    holdout: list[str] = field(default_factory=lambda: ["toolrl:test"])  # evaluation sets that must not leak in
+    exclude_holdout: bool = True  # true: drop held-out items from training (count printed); false: overlap is an error
 
 
 @dataclass
@@ -75,12 +64,15 @@ class GrpoConfig:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     warmup_steps: float = 0.0  # int: steps; a float in [0, 1): ratio of total steps
+    lr_scheduler_type: str = "constant"  # verl's actor default (ResT's lr 1e-6 is constant, no warmup)
+    steps_per_generation: int | None = None  # micro-batches per rollout (updates per rollout x grad accum); None: = grad accum
     save_steps: int = 15
     save_total_limit: int | None = None
-    save_only_model: bool = True
+    save_only_model: bool = False  # false: checkpoints hold optimizer, scheduler and RNG, so `--resume` works
     logging_steps: int = 1
     seed: int = 42
-    bf16: bool = False
+    bf16: bool | str = False  # true/auto: fp32 master weights + bf16 autocast where the device has bf16
+    pure_bf16: bool = False  # bf16 weights and optimizer (opt-in: small updates round away at lr 1e-6)
     use_cpu: bool = False
     gradient_checkpointing: bool = False
     use_vllm: bool | str = False  # true, false, or "auto": colocated vLLM when it is installed and a GPU is present
@@ -120,6 +112,7 @@ class EvalConfig:
     on_save: bool = False
     max_new_tokens: int = 512
     mode: str = "inprocess"  # inprocess | subprocess (a fresh `rest eval` process per checkpoint)
+    format: str | None = None  # prompt format of the eval (e.g. toolrl: the paper scores BFCL in ToolRL's format)
 
 
 @dataclass
@@ -356,7 +349,17 @@ def validate(cfg: TrainConfig) -> None:
         _check_grpo_extra(g.extra)
     if cfg.wandb.mode is not None:
         _check_choice(cfg.wandb.mode, ("online", "offline", "disabled"), "wandb.mode")
-    if cfg.reward and RewardConfig is not None:
+    if isinstance(g.bf16, str) and g.bf16 != "auto":
+        raise UserError(f"grpo.bf16: expected true, false or auto, got {g.bf16!r}")
+    if g.steps_per_generation is not None:
+        if g.steps_per_generation < 1:
+            raise UserError(f"grpo.steps_per_generation: must be >= 1, got {g.steps_per_generation}")
+        if (g.save_steps * g.gradient_accumulation_steps) % g.steps_per_generation:
+            raise UserError(
+                f"grpo.save_steps ({g.save_steps}) x gradient_accumulation_steps ({g.gradient_accumulation_steps}) must be a "
+                f"multiple of grpo.steps_per_generation ({g.steps_per_generation}), so checkpoints fall between rollouts "
+                "and a resumed run continues exactly")
+    if cfg.reward:
         _build(RewardConfig, cfg.reward, "reward")
     resolve_data_spec(cfg.data.train, where="data.train")
     if cfg.data.eval:

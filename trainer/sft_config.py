@@ -1,7 +1,7 @@
 """Supervised (SFT / TSFT / RSFT) run configuration, on the same YAML machinery as the RL configs.
 
 A config is an SFT config when its top-level `method` is `sft`, `tsft` or
-`rsft`; `rest train` hands such configs to `trainer.sft` (see `maybe_run_sft`).
+`rsft`; `rest train` hands such configs to `trainer.run.train_sft` (see `maybe_run_sft`).
 Loading, `base:` inheritance, `--set` overrides and one-line `UserError`s are
 `trainer.config`'s own helpers, imported, so both kinds of config behave alike.
 
@@ -44,7 +44,7 @@ class SftDataConfig:
     length_mode: str = "chat"  # chat: the templated training sequence; raw: system + user + answer texts
     shuffle_seed: int | None = None  # deterministic shuffle of the kept rows (None: file order)
     holdout: list[str] = field(default_factory=lambda: ["toolrl:test"])  # evaluation sets that must not leak in
-    exclude_holdout: bool = False  # false: a holdout item among the training rows is an error; true: drop it (logged)
+    exclude_holdout: bool = True  # true: drop held-out items from training (count printed); false: overlap is an error
 
 
 @dataclass
@@ -65,7 +65,9 @@ class SftTrainConfig:
     save_steps: int | None = None  # None: save only at the end
     save_total_limit: int | None = None
     seed: int = 42
-    bf16: bool = False
+    bf16: bool | str = False  # true/auto: fp32 master weights + bf16 autocast where the device has bf16
+    pure_bf16: bool = False  # bf16 weights and optimizer (opt-in: small updates round away at lr 1e-6)
+    save_only_model: bool = False  # false: checkpoints hold optimizer, scheduler and RNG, so `--resume` works
     use_cpu: bool = False
     gradient_checkpointing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -161,7 +163,7 @@ def _check_sft_extra(extra: dict[str, Any]) -> None:
 
 
 def maybe_run_sft(spec: str, overrides: list[str], output_dir: str | None = None, max_steps: int | None = None,
-                  dry_run: bool = False) -> int | None:
+                  dry_run: bool = False, resume: bool = False) -> int | None:
     """`rest train` hook: run an SFT config and return the exit code, or None when `spec` is an RL config."""
     overrides = list(overrides)
     if not is_sft_raw(raw_config(spec, overrides)):
@@ -180,8 +182,8 @@ def maybe_run_sft(spec: str, overrides: list[str], output_dir: str | None = None
 
         sys.stdout.write(yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=False))
         return 0
-    from trainer.sft import train_sft  # heavy imports only once the config is known to be good
+    from trainer.run import train_sft  # heavy imports only once the config is known to be good
 
-    train_sft(cfg)
+    train_sft(cfg, resume=resume)
     print(f"rest train: done; {cfg.method} model, checkpoints and metrics.jsonl in {cfg.output_dir}")
     return 0

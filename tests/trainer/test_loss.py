@@ -13,7 +13,7 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM
 from trl import GRPOConfig, GRPOTrainer
 
-from trainer.rest_trainer import RestGRPOTrainer
+from trainer.grpo_trainer import RestGRPOTrainer
 
 B, P, T = 4, 6, 7
 

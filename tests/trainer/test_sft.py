@@ -6,9 +6,11 @@ import pytest
 import torch
 
 from harness.types import UserError
+from trainer.models import load_warm_start
 from trainer.regions import Region, RegionLabeller
-from trainer.sft import build_sft_trainer, load_warm_start, to_sft_dataset, train_sft
+from trainer.run import build_sft_trainer, train_sft
 from trainer.sft_config import load_sft_config, maybe_run_sft
+from trainer.sft_data import to_sft_dataset
 from trainer.weights import region_weights, token_weights
 
 GT = ('<think> the user wants the weather </think>\n<tool_call>\n'
@@ -31,7 +33,7 @@ def make_cfg(tiny_model_dir, tmp_path, config: str = "sft", *overrides: str):
 
 
 def trainer_and_batch(tiny_model_dir, tmp_path, config: str, *overrides: str, model=None):
-    from trainer.rest_trainer import load_model, load_tokenizer
+    from trainer.models import load_model, load_tokenizer
 
     cfg = make_cfg(tiny_model_dir, tmp_path, config, *overrides)
     tok = load_tokenizer(str(tiny_model_dir))
@@ -69,7 +71,7 @@ def test_prompt_tokens_carry_no_loss(tiny_model_dir, tmp_path):
 
 
 def test_weights_one_equal_plain_sft_exactly(tiny_model_dir, tmp_path):
-    from trainer.rest_trainer import load_model
+    from trainer.models import load_model
 
     model = load_model(str(tiny_model_dir))
     plain, batch, _ = trainer_and_batch(tiny_model_dir, tmp_path / "a", "sft", model=model)
@@ -124,7 +126,8 @@ def test_lora_save_load_merge_and_warm_start_grpo(tiny_model_dir, tmp_path):
     from tests.trainer.test_train_smoke import tiny_rows
     from trainer.config import load_config
     from trainer.metrics import read_metrics
-    from trainer.rest_trainer import load_tokenizer, train
+    from trainer.models import load_tokenizer
+    from trainer.run import train
 
     cfg = make_cfg(tiny_model_dir, tmp_path, "sft", "lora.enabled=true", "lora.r=4", "lora.alpha=8",
                    "lora.dropout=0.0", "data.holdout=[]")

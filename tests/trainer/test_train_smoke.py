@@ -28,7 +28,8 @@ def tiny_rows(n: int = 4) -> Dataset:
 
 
 def run_tiny(tiny_model_dir, tmp_path, preset: str, *overrides: str):
-    from trainer.rest_trainer import load_model, load_tokenizer, train
+    from trainer.models import load_model, load_tokenizer
+    from trainer.run import train
 
     cfg = load_config(preset, [
         f"model={tiny_model_dir}", f"output_dir={tmp_path / 'run'}", "grpo.max_steps=2", "grpo.save_steps=2",
@@ -51,14 +52,17 @@ def test_rest_two_steps_weights_move_as_configured(tiny_model_dir, tmp_path):
     for r in steps:  # the logged region weights are exactly the schedule at the logged progress and entropies
         ent = {int(reg): r[f"rest/entropy_smoothed/{reg.name.lower()}"] for reg in Region
                if f"rest/entropy_smoothed/{reg.name.lower()}" in r}
-        expected = region_weights(cfg.weights, r["rest/progress"], r["step"] - 1, region_entropy=ent or None)
+        expected = region_weights(cfg.weights, r["rest/progress"], int(r["rest/rollout"]), region_entropy=ent or None)
         assert {reg: weight(r, reg) for reg in Region} == pytest.approx({reg: expected[int(reg)] for reg in Region})
         assert 0.999 <= sum(r[f"rest/share/{reg.name.lower()}"] for reg in Region) <= 1.001
         assert r["rest/weighted_token_frac"] == pytest.approx(1.0)  # zero_other=false: every valid token is weighted
         for key in ("loss", "reward", "rewards/toolrl_format/mean", "rewards/toolrl_correctness/mean",
-                    "reward/frac_groups_with_variance", "entropy"):
+                    "reward/frac_groups_with_variance", "entropy", "rest/unlabelled_frac", "reward/format_max",
+                    "reward/format_min", "reward/correct_max", "reward/correct_min"):
             assert key in r, key
-    assert (steps[0]["rest/progress"], steps[1]["rest/progress"]) == (0.0, 0.5)
+    # one rollout per optimizer step here: the clock reads 1, 2 and progress = rollout / planned rollouts
+    assert [r["rest/rollout"] for r in steps] == [1, 2] and [r["rest/progress"] for r in steps] == [0.5, 1.0]
+    assert [r["reward/format_max"] for r in steps] == pytest.approx([2 - 1 / 150, 2 - 2 / 150])  # ToolRL: p = rollout/150
     assert [weight(steps[0], reg) for reg in Region] != [weight(steps[1], reg) for reg in Region]
     # entropy mode: the first rollout has no measurement yet, the second uses the loss pass's region entropies
     assert not any(k.startswith("rest/entropy_smoothed/") for k in steps[0])
@@ -79,8 +83,8 @@ def test_code_mode_step_schedule_and_wandb_offline(tiny_model_dir, tmp_path, mon
                           "wandb.enabled=true", "wandb.mode=offline")
     assert list((tmp_path / "wb" / "wandb").glob("offline-run-*")), "no offline W&B run written"
     steps = [r for r in recs if "rest/progress" in r]
-    assert [weight(r, Region.ARGS) for r in steps] == pytest.approx([0.6, 0.7])
-    assert [weight(r, Region.THINK) for r in steps] == pytest.approx([0.6, 0.7])
+    assert [weight(r, Region.ARGS) for r in steps] == pytest.approx([0.7, 0.8])  # 0.6 + 0.1 x rollout (1-based)
+    assert [weight(r, Region.THINK) for r in steps] == pytest.approx([0.7, 0.8])
     assert [weight(r, Region.NAME) for r in steps] == [1.2, 1.2]
     assert [weight(r, Region.OTHER) for r in steps] == [0.0, 0.0]
 
