@@ -1,12 +1,13 @@
-"""Download pinned, sha256-verified data files into the user cache, atomically.
+"""Download pinned, verified data files into the user cache, atomically.
 
 Benchmark data is not shipped in the package. Each dataset is a table of
-(relative path, upstream URL at a pinned commit, sha256, size) in
-`harness.data_manifest`. A file is streamed to a hidden temp file beside its
-target, checked (size, then sha256) and only then renamed into place, so the
-target is either absent or complete and verified: a dropped connection or a
-corrupted body leaves nothing behind, files already complete are kept, and a
-rerun resumes where the last one stopped.
+(relative path, upstream URL at a pinned commit, sha256 and size, or git blob
+id) in `harness.data_manifest`. A file is streamed to a hidden temp file beside
+its target, checked (size, then sha256; or git's blob id, which covers size and
+content) and only then renamed into place, so the target is either absent or
+complete and verified: a dropped connection or a corrupted body leaves nothing
+behind, files already complete are kept, and a rerun resumes where the last one
+stopped. While bytes arrive, one progress line says how far the whole dataset is.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import sys
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TextIO
 
 from harness.data_manifest import MANIFEST
 from harness.embedded import cache_root
@@ -31,14 +36,26 @@ CHUNK = 1 << 16
 TIMEOUT_S = 60.0
 WORKERS = 8
 _PART_SUFFIX = ".part"
+# A file pinned by git blob id has no size in the table; refuse a body larger than this (a wrong URL
+# or a hostile server must not fill the disk before the hash can say no).
+MAX_UNSIZED_BYTES = 4 << 30
+PROGRESS_TTY_EVERY_S = 0.2  # rewrite the line on a terminal at most this often
+PROGRESS_LOG_EVERY_S = 30.0  # in a log file (not a terminal): one line this often
 
 
 @dataclass(frozen=True)
 class FileSpec:
+    """One pinned file: by sha256 + size, or by git blob id alone (bytes never seen here, size unknown)."""
+
     path: str  # relative to the dataset dir, POSIX separators
     url: str  # upstream location at a pinned commit
-    sha256: str
-    size: int
+    sha256: str | None
+    size: int | None
+    git_blob: str | None = None
+
+    @property
+    def pin(self) -> str:
+        return f"git blob {self.git_blob}" if self.git_blob else f"sha256 {self.sha256}"
 
 
 @dataclass
@@ -56,11 +73,23 @@ def manifest(name: str) -> list[FileSpec]:
     if name not in MANIFEST:
         raise UserError(f"unknown dataset {name!r}; known: {', '.join(datasets())}")
     specs = [FileSpec(*row) for row in MANIFEST[name]]
-    for spec in specs:  # the table is ours, but never let a path escape the dataset dir
+    for spec in specs:  # the table is ours, but never let a path escape the dataset dir or go unpinned
         p = PurePosixPath(spec.path)
         if p.is_absolute() or ".." in p.parts:
             raise ValueError(f"bad manifest path {spec.path!r}")
+        if not _is_pinned(spec):
+            raise ValueError(f"manifest entry {spec.path!r} is not pinned (sha256 + size, or a 40-hex git blob id)")
     return specs
+
+
+def _is_hex(s: object, n: int) -> bool:
+    return isinstance(s, str) and len(s) == n and all(c in "0123456789abcdef" for c in s)
+
+
+def _is_pinned(spec: FileSpec) -> bool:
+    if spec.git_blob is not None:
+        return _is_hex(spec.git_blob, 40) and spec.sha256 is None and (spec.size is None or spec.size >= 0)
+    return _is_hex(spec.sha256, 64) and isinstance(spec.size, int) and spec.size >= 0
 
 
 def data_root() -> Path:
@@ -87,22 +116,111 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def git_blob_header(size: int) -> bytes:
+    return b"blob %d\0" % size
+
+
+def git_blob_id(data: bytes) -> str:
+    """Git's object id of a file with these bytes (`git hash-object`): sha1 of `blob <size>\\0` + bytes."""
+    return hashlib.sha1(git_blob_header(len(data)) + data).hexdigest()
+
+
+def git_blob_id_file(path: Path) -> str:
+    """`git_blob_id` of a file, read in chunks (the size comes from the file system)."""
+    h = hashlib.sha1(git_blob_header(path.stat().st_size))
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def file_state(path: Path, spec: FileSpec, verify: bool = True) -> str:
-    """"ok", "missing", or "corrupt" (wrong size, or wrong sha256 when `verify`)."""
+    """"ok", "missing", or "corrupt" (wrong size, or wrong sha256 / git blob id when `verify`).
+
+    Without `verify` a blob-pinned file only has to exist (its size is not in the table).
+    """
     if not path.is_file():
         return "missing"
-    if path.stat().st_size != spec.size:
+    if spec.size is not None and path.stat().st_size != spec.size:
         return "corrupt"
-    if verify and sha256_file(path) != spec.sha256:
+    if verify and spec.git_blob is not None and git_blob_id_file(path) != spec.git_blob:
+        return "corrupt"
+    if verify and spec.git_blob is None and sha256_file(path) != spec.sha256:
         return "corrupt"
     return "ok"
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def progress_text(name: str, got: int, expected: int, unsized: int, files_done: int, files_total: int) -> str:
+    """The progress line: bytes so far against the known total (files pinned by blob id add an unknown amount)."""
+    of = f"of {_megabytes(expected)}" + (f" + {unsized} file{'s' * (unsized != 1)} of unknown size" if unsized else "")
+    return f"{name}: {_megabytes(got)} {of}; {files_done}/{files_total} files done"
+
+
+class Progress:
+    """One line for the downloads of a whole dataset, fed by all worker threads.
+
+    On a terminal it is rewritten in place (at most every PROGRESS_TTY_EVERY_S)
+    and erased at the end, so the caller's summary follows on a clean line; in a
+    log it is written once per PROGRESS_LOG_EVERY_S, so a long download is seen
+    to be alive without a line per chunk. Short downloads into a log say nothing.
+    """
+
+    def __init__(self, name: str, todo: list[FileSpec], stream: TextIO | None, clock: Callable[[], float] = time.monotonic):
+        self.name, self.stream, self.clock = name, stream, clock
+        self.expected = sum(s.size or 0 for s in todo)
+        self.unsized = sum(1 for s in todo if s.size is None)
+        self.total, self.done, self.got = len(todo), 0, 0
+        self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
+        self.every = PROGRESS_TTY_EVERY_S if self.tty else PROGRESS_LOG_EVERY_S
+        self.last = clock()
+        self.shown = False
+        self.lock = threading.Lock()
+
+    def add(self, nbytes: int) -> None:
+        with self.lock:
+            self.got += nbytes
+            self._maybe_show()
+
+    def file_done(self) -> None:
+        with self.lock:
+            self.done += 1
+            self._maybe_show()
+
+    def _maybe_show(self) -> None:
+        now = self.clock()
+        if self.stream is None or now - self.last < self.every:
+            return
+        self.last = now
+        text = progress_text(self.name, self.got, self.expected, self.unsized, self.done, self.total)
+        self.stream.write(f"\r{text}\x1b[K" if self.tty else text + "\n")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.stream is not None and self.tty and self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 Opener = Callable[..., "http.client.HTTPResponse"]
 
 
-def download_file(url: str, target: Path, sha256: str, size: int, *, timeout: float = TIMEOUT_S, opener: Opener | None = None) -> None:
-    """Fetch `url` to `target` atomically; raise UserError (target untouched, temp removed) on any failure."""
+def download_file(url: str, target: Path, sha256: str | None, size: int | None, *, git_blob: str | None = None,
+                  timeout: float = TIMEOUT_S, opener: Opener | None = None,
+                  on_bytes: Callable[[int], None] | None = None) -> None:
+    """Fetch `url` to `target` atomically; raise UserError (target untouched, temp removed) on any failure.
+
+    Pinned by `sha256` + `size`, or by `git_blob` (size may be None: the blob id covers it).
+    `on_bytes(n)` is told of every chunk written.
+    """
+    if (git_blob is None) == (sha256 is None):
+        raise ValueError("download_file needs exactly one of sha256 and git_blob")
+    cap = size if size is not None else MAX_UNSIZED_BYTES
+    expect = f"{size}" if size is not None else "?"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=_PART_SUFFIX)
@@ -118,21 +236,27 @@ def download_file(url: str, target: Path, sha256: str, size: int, *, timeout: fl
                 with (opener or urllib.request.urlopen)(req, timeout=timeout) as resp:
                     while chunk := resp.read(CHUNK):
                         got += len(chunk)
-                        if got > size:
-                            raise UserError(f"download of {url} failed: more than the expected {size} bytes")
+                        if got > cap:
+                            raise UserError(f"download of {url} failed: more than the expected {cap} bytes")
                         h.update(chunk)
                         out.write(chunk)
+                        if on_bytes:
+                            on_bytes(len(chunk))
             except urllib.error.HTTPError as exc:
                 raise UserError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from exc
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                 why = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-                raise UserError(f"download of {url} failed after {got} of {size} bytes: {why!r}") from exc
+                raise UserError(f"download of {url} failed after {got} of {expect} bytes: {why!r}") from exc
             out.flush()
             os.fsync(out.fileno())
-        if got != size:
+        if size is not None and got != size:
             raise UserError(f"download of {url} failed: connection ended after {got} of {size} bytes")
-        digest = h.hexdigest()
-        if digest != sha256:
+        if git_blob is not None:
+            blob = git_blob_id_file(tmp)  # the header needs the size, known only now
+            if blob != git_blob:
+                raise UserError(f"checksum mismatch for {url}: expected git blob {git_blob}, got {blob} "
+                                f"({got} bytes); nothing was saved")
+        elif (digest := h.hexdigest()) != sha256:
             raise UserError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {digest}; nothing was saved")
         try:
             os.replace(tmp, target)
@@ -159,13 +283,16 @@ def fetch(
     workers: int = WORKERS,
     timeout: float = TIMEOUT_S,
     on_file: Callable[[str, str], None] | None = None,
+    progress: bool = True,
+    stream: TextIO | None = None,
 ) -> FetchReport:
     """Make `dest` (default `<cache>/data/<name>`) hold every file of dataset `name`, verified.
 
     Complete files are kept; missing or corrupt ones are downloaded. On the
     first failure the remaining downloads are cancelled and one UserError is
     raised; everything already completed stays, so a rerun resumes.
-    `on_file(path, "kept"|"downloaded")` reports progress.
+    `on_file(path, "kept"|"downloaded")` reports each file; with `progress`, a
+    `Progress` line goes to `stream` (default: stderr) while bytes arrive.
     """
     specs = manifest(name)
     root = Path(dest).expanduser() if dest else default_dest(name)
@@ -181,23 +308,29 @@ def fetch(
             todo.append(spec)
     if not todo:
         return report
+    bar = Progress(name, todo, (stream or sys.stderr) if progress else None)
 
     def one(spec: FileSpec) -> str:
-        download_file(file_url(spec, name, base_url), root / spec.path, spec.sha256, spec.size, timeout=timeout)
+        download_file(file_url(spec, name, base_url), root / spec.path, spec.sha256, spec.size, git_blob=spec.git_blob,
+                      timeout=timeout, on_bytes=bar.add)
+        bar.file_done()
         return spec.path
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(one, spec) for spec in todo}
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for fut in pending:
-            fut.cancel()
-        wait(pending)
-        errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
-        for fut in futures:
-            if not fut.cancelled() and fut.exception() is None:
-                report.downloaded.append(fut.result())
-                if on_file:
-                    on_file(fut.result(), "downloaded")
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(one, spec) for spec in todo}
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for fut in pending:
+                fut.cancel()
+            wait(pending)
+    finally:
+        bar.close()
+    errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
+    for fut in futures:
+        if not fut.cancelled() and fut.exception() is None:
+            report.downloaded.append(fut.result())
+            if on_file:
+                on_file(fut.result(), "downloaded")
     if errors:
         first = errors[0]
         if isinstance(first, UserError):

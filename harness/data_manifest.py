@@ -1,14 +1,23 @@
-"""Pinned upstream files for `rest data fetch`: (relative path, url, sha256, size) per dataset.
+"""Pinned upstream files for `rest data fetch`, per dataset.
 
-Generated once from the verified copies in ../shared/data (each sha256 checked against the git blob
-at the pinned commit); tests re-check every entry against those copies. Upstream commits:
-qiancheng0/ToolRL 8cee13ec0ca72f0461da372a93a6fd8140dbb840; AlibabaResearch/DAMO-ConvAI 1d76900822d9ecfcd6e9eb0ca64a073cb892b735 (api-bank/test-data)
-and 483554eae102996f5ec1f4feab4e78ef29c2a394 (everything else under api-bank/).
+A row is (relative path, url, sha256, size), or (relative path, url, None, None, git blob id) for a
+file whose bytes were never seen here: git's blob id at the pinned commit is a sha1 over the exact
+content (`sha1(b"blob <size>\\0" + bytes)`), so it pins the file as firmly as a sha256 would, size
+included, without a copy to hash. The sha256 rows were generated once from the verified copies in
+../shared/data (each checked against the git blob at the pinned commit); tests re-check every entry
+against those copies. Upstream commits: qiancheng0/ToolRL 8cee13ec0ca72f0461da372a93a6fd8140dbb840;
+AlibabaResearch/DAMO-ConvAI 1d76900822d9ecfcd6e9eb0ca64a073cb892b735 (api-bank/test-data) and
+483554eae102996f5ec1f4feab4e78ef29c2a394 (everything else under api-bank/).
+
+`toolrl/rlla_4k_train.parquet` (ToolRL's RL training rows, `dataset/rlla_4k/train.parquet`, 3,920 rows
+by ToolRL's 98/2 split of its 4,000) is pinned by its blob id as listed in the tree of that commit.
 """
 
 from __future__ import annotations
 
-MANIFEST: dict[str, list[tuple[str, str, str, int]]] = {
+Row = tuple[str, str, str, int] | tuple[str, str, None, None, str]
+
+MANIFEST: dict[str, list[Row]] = {
     "apibank": [
         ("toolrl_processed/level-1-api_processed.json", "https://raw.githubusercontent.com/qiancheng0/ToolRL/8cee13ec0ca72f0461da372a93a6fd8140dbb840/benchmarks/API-Bank/level-1-api_processed.json", "51ebc8209ba467ce4cc1854d23b2cfd89759f3c45ff2aaf90de4f003162ea98f", 1408152),
         ("toolrl_processed/level-2-api_processed.json", "https://raw.githubusercontent.com/qiancheng0/ToolRL/8cee13ec0ca72f0461da372a93a6fd8140dbb840/benchmarks/API-Bank/level-2-api_processed.json", "75c8097b3127d1f7aec13edb6b7a8428565d753b107f2b1e20daa3d0cfda51db", 215912),
@@ -314,6 +323,7 @@ MANIFEST: dict[str, list[tuple[str, str, str, int]]] = {
     ],
     "toolrl": [
         ("rlla_4k_test.parquet", "https://raw.githubusercontent.com/qiancheng0/ToolRL/8cee13ec0ca72f0461da372a93a6fd8140dbb840/dataset/rlla_4k/test.parquet", "f7f300ebe755fd04985c83e18097d5a94a08619d72809fe06128ed3f00da7554", 181231),
+        ("rlla_4k_train.parquet", "https://raw.githubusercontent.com/qiancheng0/ToolRL/8cee13ec0ca72f0461da372a93a6fd8140dbb840/dataset/rlla_4k/train.parquet", None, None, "0ddc730c556e4d26449dbdb55a1b28be824a8bfe"),
         ("rlla_sft.json", "https://raw.githubusercontent.com/qiancheng0/ToolRL/8cee13ec0ca72f0461da372a93a6fd8140dbb840/dataset/rlla_4k_raw/rlla_sft.json", "ef42a7b1574f1552d6cc7bf9f060a6425458ff67bae2baf53e945dc640dc125c", 2006475),
         ("LICENSE", "https://raw.githubusercontent.com/qiancheng0/ToolRL/8cee13ec0ca72f0461da372a93a6fd8140dbb840/LICENSE", "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30", 11358),
     ],

@@ -10,12 +10,18 @@ the tokenizer is the only outside object. Why each exists:
   gives the same order on every machine and Python run.
 - `check_contamination`: an evaluation item in the training set inflates every
   number reported on it; checked by id and by exact prompt text, fails loudly.
+  `drop_overlap` is the same test used to remove such items instead (the
+  default of both trainers: a preset must run, and says how many it dropped).
+  Optionally also by the user's own words (`by_question`), for benchmarks whose
+  prompts are rendered differently from the training file (BFCL's tool docs are
+  not ToolRL's system prompt, so the same question never has the same prompt).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -93,28 +99,60 @@ def prompt_text(row: Row) -> str:
     return json.dumps([[m["role"], m["content"]] for m in row["prompt"]], ensure_ascii=False)
 
 
-def find_overlap(train: Sequence[Row], evaluation: Sequence[Row]) -> list[tuple[str, str]]:
-    """[(how, what)] for every evaluation row found in `train`: ("id", id) or ("prompt", its id or position)."""
-    train_ids = {str(r["id"]) for r in train if r.get("id") is not None}
-    train_prompts = {prompt_text(r) for r in train}
+_USER_TURN = re.compile(r"<user>(.*?)</user>", re.DOTALL)
+
+
+def user_turns(row: Row) -> tuple[str, ...]:
+    """The user's own words, in order, stripped: the `<user> .. </user>` turns of ToolRL's dialogue-history
+    message (rlla rows, ToolRL's API-Bank items), else the whole text of each user message (BFCL questions)."""
+    turns: list[str] = []
+    for m in row["prompt"]:
+        if m["role"] == "user":
+            tagged = _USER_TURN.findall(m["content"])
+            turns.extend(t.strip() for t in tagged) if tagged else turns.append(m["content"].strip())
+    return tuple(turns)
+
+
+def _keys(row: Row, by_question: bool) -> list[tuple[str, str]]:
+    """What identifies a row, strongest first: ("id", id), ("prompt", exact prompt), ("question", user turns)."""
+    keys = [("id", str(row["id"]))] if row.get("id") is not None else []
+    keys.append(("prompt", prompt_text(row)))
+    if by_question and any(user_turns(row)):
+        keys.append(("question", json.dumps(user_turns(row), ensure_ascii=False)))
+    return keys
+
+
+def find_overlap(train: Sequence[Row], evaluation: Sequence[Row], by_question: bool = False) -> list[tuple[str, str]]:
+    """[(how, what)] for every evaluation row found in `train`: ("id", id) or ("prompt" | "question", its id or
+    position). `by_question` also matches rows whose user turns are the same words (`user_turns`)."""
+    train_keys = {k for r in train for k in _keys(r, by_question)}
     hits: list[tuple[str, str]] = []
     for i, r in enumerate(evaluation):
         rid = r.get("id")
-        if rid is not None and str(rid) in train_ids:
-            hits.append(("id", str(rid)))
-        elif prompt_text(r) in train_prompts:
-            hits.append(("prompt", str(rid) if rid is not None else f"#{i}"))
+        how = next((k[0] for k in _keys(r, by_question) if k in train_keys), None)
+        if how:
+            hits.append((how, str(rid) if rid is not None else f"#{i}"))
     return hits
 
 
+def drop_overlap(train: Sequence[Row], evaluation: Sequence[Row], by_question: bool = False) -> tuple[list[Row], int]:
+    """(training rows that are no evaluation item, how many were dropped): the removal `find_overlap` checks for."""
+    held = {k for r in evaluation for k in _keys(r, by_question)}
+    kept = [r for r in train if not any(k in held for k in _keys(r, by_question))]
+    return kept, len(train) - len(kept)
+
+
 def check_contamination(train: Sequence[Row], evaluation: Sequence[Row], train_name: str = "train",
-                        eval_name: str = "eval") -> None:
-    """Raise a UserError if any evaluation row is in the training rows (same id, or the exact same prompt)."""
-    hits = find_overlap(train, evaluation)
+                        eval_name: str = "eval", by_question: bool = False) -> None:
+    """Raise a UserError if any evaluation row is in the training rows (same id, or the exact same prompt;
+    with `by_question`, also the same user turns)."""
+    hits = find_overlap(train, evaluation, by_question)
     if hits:
-        by_id = sum(1 for how, _ in hits if how == "id")
+        counts = {how: sum(1 for h, _ in hits if h == how) for how in ("id", "prompt", "question")}
+        how = f"{counts['id']} by id, {counts['prompt']} by exact prompt"
+        how += f", {counts['question']} by the same user question" if by_question else ""
         examples = ", ".join(f"{what} ({how})" for how, what in hits[:3])
         raise UserError(
             f"contamination: {len(hits)} of {len(evaluation)} {eval_name} items are in {train_name} "
-            f"({by_id} by id, {len(hits) - by_id} by exact prompt), e.g. {examples}; remove them from the training data"
+            f"({how}), e.g. {examples}; remove them from the training data"
         )
