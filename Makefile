@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml requirements-nodeps.txt
 
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/rest eval --tasks bfcl:simple_python,apibank:level-1 --limit 8 --max-new-tokens 128 \
-		--batch-size 8 --output-dir runs --run-name demo --overwrite
+		--batch-size 8 --output-dir runs --run-name demo --overwrite --skip-missing-data
 
 # Optional: llama-cpp-python (+ its OpenAI-compatible server) built once, wheel cached in ~/.cache/rest-harness/wheels.
 llamacpp: install

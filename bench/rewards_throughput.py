@@ -21,15 +21,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness.rewards import RewardConfig, toolrl_reward  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "toolrl"
+from harness.toolrl_data import resolve  # noqa: E402
+from harness.types import UserError  # noqa: E402
 
 
 def ground_truths() -> list[str]:
     import pandas as pd
 
-    out = [x["output"] for x in json.loads((DATA / "rlla_sft.json").read_text())]
-    out += [r["ground_truth"] for r in pd.read_parquet(DATA / "rlla_4k_test.parquet").reward_model]
+    try:  # found where `rest` finds it (env var, fetch cache, ../shared); else one line, not a traceback
+        sft, test = resolve("toolrl:sft"), resolve("toolrl:test")
+    except UserError as exc:
+        sys.exit(f"rewards_throughput: {exc}")
+    out = [x["output"] for x in json.loads(sft.read_text())]
+    out += [r["ground_truth"] for r in pd.read_parquet(test).reward_model]
     return out
 
 

@@ -64,6 +64,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="load no model, generate nothing: write summary.json and the table from the samples already "
                         "in the run directory (an interrupted run; tasks then count only the items they hold)")
     p.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+    p.add_argument("--no-fetch", action="store_true",
+                   help="never download missing benchmark data (by default API-Bank / ToolRL files not found locally "
+                        "are fetched once into the cache, pinned and sha256-verified, as `rest data fetch` does)")
+    p.add_argument("--skip-missing-data", action="store_true",
+                   help="run the tasks whose data is present and skip the others with one line each dataset "
+                        "(what `make demo` does); without it, missing data is an error")
     p.set_defaults(func=run_eval)
 
 
@@ -72,6 +78,7 @@ def slug(text: str) -> str:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from harness import task_data
     from harness import tasks as registry
     from harness.types import UserError
 
@@ -87,12 +94,12 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UserError("--batch-size must be a positive integer")
     if args.kv_budget_mb is not None and args.kv_budget_mb <= 0:
         raise UserError("--kv-budget-mb must be a positive integer")
-    task_names = registry.expand(args.tasks)
-    for name in task_names:  # fail on unknown format / missing data before loading any model
+    # every task's data is found (or fetched, or skipped) and its format checked before any model loads
+    task_names = task_data.prepare(registry.expand(args.tasks), fetch=not args.no_fetch, skip_missing=args.skip_missing_data)
+    for name in task_names:
         task = registry.get(name)
         if args.format != "auto" and args.format not in task.formats:
             raise UserError(f"task {name} does not support --format {args.format} (supported: {', '.join(task.formats)})")
-        task.samples()
 
     from harness.backends import make_backend
     from harness.backends.base import GenParams

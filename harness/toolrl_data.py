@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.types import UserError
+from harness.types import DataMissing, UserError
 
 ALIASES = {"toolrl:test": "rlla_4k_test.parquet", "toolrl:sft": "rlla_sft.json"}
 SUFFIXES = (".parquet", ".json", ".jsonl")
@@ -43,7 +43,8 @@ def resolve(spec: str) -> Path:
             if (d / ALIASES[spec]).is_file():
                 return d / ALIASES[spec]
         tried = ", ".join(str(d) for d in search_dirs())
-        raise UserError(f"{spec} needs {ALIASES[spec]}; not found in {tried} (set REST_TOOLRL_DATA to its folder)")
+        raise DataMissing(f"{spec} needs {ALIASES[spec]}; not found in {tried} (run `rest data fetch toolrl`, or set "
+                          "REST_TOOLRL_DATA to its folder)", dataset="toolrl")
     path = Path(spec).expanduser()
     if not path.is_file():
         raise UserError(f"ToolRL data file {spec!r} does not exist (or use {' / '.join(ALIASES)})")

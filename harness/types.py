@@ -53,3 +53,17 @@ class Verdict:
 
 class UserError(Exception):
     """Bad input from the user: the CLI prints it as one line and exits non-zero."""
+
+
+class DataMissing(UserError):
+    """A benchmark's data files were looked for everywhere and not found.
+
+    A subclass, not a flag, so callers that can do something about it (fetch the
+    pinned copy, skip the task in the demo, skip a test) catch exactly this case
+    and nothing else; everyone else still sees a plain one-line UserError.
+    `dataset` is the `rest data fetch` name that would provide the files.
+    """
+
+    def __init__(self, message: str, dataset: str) -> None:
+        super().__init__(message)
+        self.dataset = dataset

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -19,8 +18,9 @@ from harness.rewards import (
     toolrl_reward,
 )
 from harness.types import UserError
+from tests.data_paths import dataset_dir, needs
 
-DATA = str(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "toolrl")
+DATA = str(dataset_dir("toolrl"))
 STATIC = RewardConfig(schedule="none")
 
 
@@ -227,6 +227,7 @@ def corpus(n: int, seed: int = 0) -> list[tuple[str, str, int]]:
 # ---------------------------------------------------------------- tests
 
 
+@needs("toolrl")
 def test_matches_reference_on_generated_corpus():
     rows = corpus(3000)
     kinds = Counter()
@@ -308,6 +309,7 @@ def test_assistant_text_cuts_chat_markers():
     assert assistant_text("  plain  ") == "plain"
 
 
+@needs("toolrl")
 def test_ground_truth_whose_thought_mentions_the_tag():
     clean = set(ground_truths())
     gts = [g for g in all_ground_truths() if g not in clean]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pandas as pd
 
 from harness.toolrl_format import first_block_lines, last_block, parse_lines, toolrl_system_prompt
+from tests.data_paths import dataset_dir, needs
 
-DATA = str(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "toolrl")
+DATA = str(dataset_dir("toolrl"))
 
 
 def _tools_from_prompt(prompt: str) -> list[dict]:
@@ -24,6 +24,7 @@ def _tools_from_prompt(prompt: str) -> list[dict]:
     return tools
 
 
+@needs("toolrl")
 def test_system_prompt_is_byte_identical_to_toolrl_data():
     prompts = [x["instruction"] for x in json.load(open(f"{DATA}/rlla_sft.json"))]
     prompts += [p[0]["content"] for p in pd.read_parquet(f"{DATA}/rlla_4k_test.parquet").prompt]

@@ -10,6 +10,7 @@ from harness import tasks
 from harness.rewards import RewardConfig, toolrl_reward
 from harness.toolrl_task import judge, summarize
 from harness.types import UserError
+from tests.data_paths import needs
 
 GT = ('<think> I should use the appropriate tool. </think>\n<tool_call>\n'
       '{"name": "QR Code Generator", "parameters": {"url": "www.example.com", "size": 3}}\n</tool_call>')
@@ -18,6 +19,7 @@ GT2 = ('<think> two calls </think>\n<tool_call>\n{"name": "a", "parameters": {"x
 GT_RESP = "<think> no tool needed </think>\n<response> Hello! </response>"
 
 
+@needs("toolrl")
 def test_toolrl_test_task_scores_its_own_ground_truth_perfectly():
     task = tasks.get("toolrl:test")
     assert task.formats == ("toolrl",)

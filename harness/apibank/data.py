@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.apibank.toolrl_protocol import gold_call
-from harness.types import UserError
+from harness.types import DataMissing, UserError
 
 ENV_VAR = "REST_APIBANK_DATA"
 LEVELS = (1, 2, 3)
@@ -53,12 +53,25 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
             raise UserError(f"${ENV_VAR}={env} is not a directory")
         return path
     for candidate in (cache_data_dir(), _sibling_shared()):
-        if (candidate / _MARKER).is_dir() or (candidate / "damo-convai").is_dir():
+        if holds_data(candidate):
             return candidate
-    raise UserError(
+    raise DataMissing(
         f"API-Bank data not found (looked in {cache_data_dir()} and {_sibling_shared()}); "
-        f"run `rest data fetch apibank`, or pass --data-dir / set ${ENV_VAR}"
+        f"run `rest data fetch apibank`, or pass --data-dir / set ${ENV_VAR}",
+        dataset="apibank",
     )
+
+
+def holds_data(candidate: Path) -> bool:
+    """True when a fallback location has the files a protocol reads, not just their folders.
+
+    A fetch that failed (no network) still creates the folders it meant to fill;
+    such an empty cache must not hide a complete copy further down the list.
+    """
+    if all(level_file(level, candidate).is_file() for level in LEVELS):
+        return True
+    test_data = candidate / "damo-convai" / "api-bank" / "test-data"
+    return test_data.is_dir() and any(test_data.glob("*.json"))
 
 
 def level_file(level: int, root: Path) -> Path:

@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from harness.apibank.original.score import gold_rows, score_predictions
+from tests.data_paths import dataset_dir, needs
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "apibank"
-pytestmark = pytest.mark.skipif(not (DATA / "damo-convai").is_dir(), reason=f"API-Bank shared data missing at {DATA}")
+DATA = dataset_dir("apibank")
+pytestmark = needs("apibank")
 
 ARG = re.compile(r"(\w+)='([^']*)'")
 

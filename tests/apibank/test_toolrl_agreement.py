@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from harness.apibank import data
 from harness.apibank.toolrl_protocol import judge_toolrl, parse_toolrl, score_toolrl
+from tests.data_paths import needs
 
 # ---------------------------------------------------------------- reference (ToolRL semantics)
 
@@ -246,6 +247,7 @@ def _agree(text, raw):
     return ref, verdict.error_type
 
 
+@needs("apibank")
 def test_agreement_on_perturbed_gold_corpus(golds):
     rng = random.Random(20250610)
     n = 0

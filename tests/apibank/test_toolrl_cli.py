@@ -11,8 +11,10 @@ import pytest
 
 from harness.apibank import data
 from harness.cli import main
+from tests.data_paths import dataset_dir, needs
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "apibank"
+SHARED = dataset_dir("apibank")
+pytestmark = needs("apibank")
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,9 @@ from harness import tasks as registry
 from harness.apibank import data
 from harness.apibank.tasks import NATIVE_DIR
 from harness.types import UserError
+from tests.data_paths import dataset_dir, needs
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "apibank"
+SHARED = dataset_dir("apibank")
 
 
 @pytest.fixture()
@@ -31,6 +32,7 @@ def _make_copy(dst: Path) -> Path:
     return dst
 
 
+@needs("apibank")
 def test_resolution_order(isolated, monkeypatch):
     with pytest.raises(UserError, match="rest data fetch apibank"):
         data.data_dir()
@@ -45,6 +47,7 @@ def test_resolution_order(isolated, monkeypatch):
     assert data.data_dir(str(explicit)) == explicit  # --data-dir wins over everything
 
 
+@needs("apibank")
 def test_explicit_choices_that_do_not_exist_are_errors(isolated, monkeypatch):
     _make_copy(isolated / "shared_apibank")
     with pytest.raises(UserError, match="--data-dir"):
@@ -65,6 +68,7 @@ def test_missing_or_broken_level_file_is_a_user_error(tmp_path):
         data.load_level(4, tmp_path)
 
 
+@needs("apibank")
 def test_load_levels_counts_ids_and_answers():
     sizes = {}
     for level in data.LEVELS:
@@ -92,6 +96,7 @@ def test_tasks_registered_and_group():
     assert {"apibank:level-1", "apibank:level-2", "apibank:level-3"} <= set(registry.known_tasks())
 
 
+@needs("apibank")
 def test_task_prompt_and_score(monkeypatch):
     monkeypatch.setenv(data.ENV_VAR, str(SHARED))
     task = registry.get("apibank:level-3")
@@ -116,6 +121,7 @@ def test_task_prompt_and_score(monkeypatch):
         task.prompt(s, "fc")
 
 
+@needs("apibank")
 def test_native_results_can_be_rescored(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv(data.ENV_VAR, str(SHARED))
     task = registry.get("apibank:level-2")

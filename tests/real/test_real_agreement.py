@@ -17,6 +17,7 @@ import pytest
 from harness.bfcl.errors import UnsafeExpression
 from harness.bfcl.scoring import score_output
 from tests.bfcl import corpus as bfcl_corpus
+from tests.data_paths import needs
 from tests.real.corpus import load
 
 
@@ -72,6 +73,7 @@ def test_bfcl_multi_turn_real_episodes_agree_with_official(outputs):
         assert official_verdict(r["id"], result) == ours(r["id"], result), r["id"]
 
 
+@needs("apibank")
 def test_apibank_toolrl_real_outputs_agree_with_toolrl(outputs):
     from harness.apibank import data
     from tests.apibank.test_toolrl_agreement import _agree
@@ -82,6 +84,7 @@ def test_apibank_toolrl_real_outputs_agree_with_toolrl(outputs):
     assert len(rows) >= 500 and outcomes[0] > 0 and outcomes[1] > 0, outcomes
 
 
+@needs("apibank")
 def test_apibank_original_real_outputs_agree_with_the_original_evaluator():
     """200 real completions for the original protocol, with the verdicts the original evaluator gave them."""
     import gzip
@@ -91,8 +94,6 @@ def test_apibank_original_real_outputs_agree_with_the_original_evaluator():
     from harness.apibank.original.score import score_predictions
     from tests.apibank.test_original_agreement import DATA, verdict_code
 
-    if not (DATA / "damo-convai").is_dir():
-        pytest.skip(f"API-Bank shared data missing at {DATA}")
     recorded = json.loads(gzip.decompress(Path(__file__).with_name("apibank_original_verdicts.json.gz").read_bytes()))
     mismatches, seen = [], Counter()
     for level in (1, 2):

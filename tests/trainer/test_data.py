@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from harness.types import UserError
+from tests.data_paths import dataset_dir, needs
 from trainer import data as D
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not (SHARED / "toolrl").is_dir(), reason="shared ToolRL data folder not present")
+TOOLRL, APIBANK = dataset_dir("toolrl"), dataset_dir("apibank")
+needs_shared = needs("toolrl", "apibank")
 
 
 def gt_calls(gt: str) -> list[dict]:
@@ -34,7 +35,7 @@ def test_verl_parquet_rows():
 def test_sft_json_rows():
     rows = D.load_rows("toolrl:sft")
     assert len(rows) == 400
-    raw = json.loads((SHARED / "toolrl" / "rlla_sft.json").read_text())
+    raw = json.loads((TOOLRL / "rlla_sft.json").read_text())
     assert rows[7]["prompt"][0]["content"] == raw[7]["instruction"]
     assert rows[7]["prompt"][1]["content"] == raw[7]["input"]
     assert rows[7]["ground_truth"] == raw[7]["output"]
@@ -80,7 +81,7 @@ def test_jsonl_and_verl_records(tmp_path):
 @needs_shared
 def test_apibank_converter_levels():
     for level in (1, 2, 3):
-        items = json.loads((SHARED / "apibank" / "toolrl_processed" / f"level-{level}-api_processed.json").read_text())
+        items = json.loads((APIBANK / "toolrl_processed" / f"level-{level}-api_processed.json").read_text())
         row = D.apibank_to_rlla(items[0])
         assert row["prompt"][0]["content"] == items[0]["system"] and row["prompt"][1]["content"] == items[0]["user"]
         calls = gt_calls(row["ground_truth"])

@@ -1,0 +1,117 @@
+"""Where the tests find benchmark data: the tool's own lookup, a fetch on first use, else a stated skip.
+
+Tests must see the data the way `rest` does, so a fresh clone, a user with a
+fetch cache and CI (which keeps its copy in ../shared/data) all run the same
+code: `$REST_APIBANK_DATA` / `$REST_TOOLRL_DATA`, the fetch cache
+(`$REST_CACHE_DIR` or ~/.cache/rest-harness, `data/<dataset>`), then
+../shared/data beside the checkout. Those rules live in the harness
+(`harness.apibank.data.data_dir`, `harness.toolrl_data.search_dirs`); this
+module only calls them. When nothing is found, the pinned files are fetched
+once per session (the `rest data fetch` path); when that fails too, every test
+that needs them is skipped with the reason, never silently, and with
+REST_REQUIRE_DATA=1 (set by .ci/run, where the data is present) it fails instead.
+
+Use `pytestmark = needs("apibank")` (or the decorator) on tests that read the
+data; `dataset_dir(name)` gives the folder for module-level constants (a path
+that may not exist when the data is missing: the marker keeps such tests from
+running).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REQUIRE_ENV = "REST_REQUIRE_DATA"
+MARKER = "needs_data"
+TOOLRL_FILES = ("rlla_sft.json", "rlla_4k_test.parquet")  # what the tests read (the toolrl:sft / toolrl:test aliases)
+
+_found: dict[str, tuple[Path | None, str]] = {}  # dataset -> (folder, why it is missing); filled once per session
+
+
+def to_stderr(line: str) -> None:
+    print(f"tests: {line}", file=sys.stderr)
+
+
+say: Callable[[str], None] = to_stderr  # conftest points this at pytest's terminal (stderr is captured there)
+
+
+def _lookup(name: str) -> Path:
+    """The folder the harness would use for `name`; raises DataMissing / UserError when there is none."""
+    from harness.types import DataMissing
+
+    if name == "apibank":
+        from harness.apibank.data import data_dir
+
+        return data_dir()
+    if name == "toolrl":
+        from harness.toolrl_data import search_dirs
+
+        for folder in search_dirs():
+            if all((folder / f).is_file() for f in TOOLRL_FILES):
+                return folder
+        tried = ", ".join(str(d) for d in search_dirs())
+        raise DataMissing(f"ToolRL data ({', '.join(TOOLRL_FILES)}) not found in {tried}", dataset="toolrl")
+    raise ValueError(f"unknown dataset {name!r}")
+
+
+def locate(name: str) -> tuple[Path | None, str]:
+    """(folder, "") when the data is here or could be fetched now, else (None, why); memoised per session."""
+    if name not in _found:
+        from harness.task_data import fetch_dataset
+        from harness.types import DataMissing, UserError
+
+        try:
+            _found[name] = (_lookup(name), "")
+        except DataMissing as exc:
+            failure = fetch_dataset(name, say)
+            try:
+                _found[name] = (_lookup(name), "") if failure is None else (None, f"{exc}; fetching it failed: {failure}")
+            except UserError as again:
+                _found[name] = (None, str(again))
+        except UserError as exc:  # an explicit $REST_APIBANK_DATA that is not a folder: say so, do not fetch
+            _found[name] = (None, str(exc))
+    return _found[name]
+
+
+def dataset_dir(name: str) -> Path:
+    """The data folder, or where `rest data fetch` would put it (tests using it carry `needs(name)`)."""
+    folder, _ = locate(name)
+    if folder is not None:
+        return folder
+    from harness.data_fetch import default_dest
+
+    return default_dest(name)
+
+
+def needs(*names: str) -> pytest.MarkDecorator:
+    """Mark a test (or `pytestmark` a module) as reading these datasets; see `require`."""
+    return getattr(pytest.mark, MARKER)(*names)
+
+
+def require(name: str) -> Path:
+    """The data folder; else skip with the reason, or fail under REST_REQUIRE_DATA=1 (CI has the data)."""
+    folder, why = locate(name)
+    if folder is not None:
+        return folder
+    reason = f"needs {name} data: {why}"
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{reason} [{REQUIRE_ENV}=1: every data test must run here]", pytrace=False)
+    pytest.skip(reason)
+
+
+def missing_dataset_of(exc: BaseException) -> str | None:
+    """The dataset whose absence `exc` reports (DataMissing, or the trainer's one-line alias error), else None."""
+    from harness.toolrl_data import ALIASES
+    from harness.types import DataMissing, UserError
+
+    if isinstance(exc, DataMissing):
+        return exc.dataset
+    text = str(exc)
+    if isinstance(exc, UserError) and "not found in" in text and any(f"needs {f}" in text for f in ALIASES.values()):
+        return "toolrl"
+    return None
