@@ -1,0 +1,98 @@
+"""The CPU study driver and its report: resumable stages, paired arms, the published files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.runstore import task_file_name
+from trainer.study import Study, StudySettings, main, run_name
+from trainer.study_report import build_study, train_curves, write_report
+
+
+def _samples(path, verdicts):
+    """Fake scored samples of an eval: id -> (format_ok, valid, correctness)."""
+    path.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"id": i, "valid": v, "detail": {"format_ok": f, "correctness": c}}) for i, (f, v, c) in verdicts.items()]
+    (path / task_file_name("toolrl:test")).write_text("\n".join(lines) + "\n")
+
+
+def test_every_arm_of_a_seed_trains_on_the_same_prompts_in_the_same_order():
+    s = StudySettings()
+    a, b = s.rl_overrides("warm", 2), s.rl_overrides("warm", 2)
+    assert a == b and "grpo.seed=2" in a and "model=warm" in a
+    assert s.rl_overrides("warm", 3) != a
+
+
+def test_dry_run_lists_every_stage_in_order(tmp_path, capsys):
+    assert main(["--work", str(tmp_path / "w"), "--out", str(tmp_path / "o"), "--seeds", "1", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    order = [ln.split(":")[0] for ln in out.splitlines() if ln.startswith("[study]")]
+    assert order == ["[study] warm-start", "[study] eval warm-start", "[study] eval warm-start-apibank",
+                     "[study] train grpo-s1", "[study] eval grpo-s1", "[study] train rest-s1", "[study] eval rest-s1"]
+    assert "--config rest " in out and "--set model=" in out
+
+
+def test_restart_with_other_settings_is_refused(tmp_path, capsys):
+    assert main(["--work", str(tmp_path), "--seeds", "1", "--dry-run"]) == 0
+    assert main(["--work", str(tmp_path), "--seeds", "1", "--max-steps", "7", "--dry-run"]) == 2
+    assert "other settings (max_steps)" in capsys.readouterr().err
+
+
+def test_finished_stages_are_skipped(tmp_path, capsys):
+    s = StudySettings(seeds=(1,), arms=("grpo",))
+    st = Study(tmp_path, tmp_path / "out", s, dry_run=True)
+    (tmp_path / "warm-start").mkdir()
+    (tmp_path / "warm-start" / "train_stats.json").write_text("{}")
+    _samples(tmp_path / "evals" / "warm-start" / "samples", {"a": (1, 0, 0.0)})
+    (tmp_path / "evals" / "warm-start" / "summary.json").write_text(
+        json.dumps({"tasks": {"toolrl:test": {"total": 1, "available": 1}}}))
+    (tmp_path / "runs" / "grpo-s1" / "checkpoint-5").mkdir(parents=True)
+    st.warm_start(), st.evaluate("warm-start", tmp_path / "warm-start"), st.rl_run("grpo", 1)
+    out = capsys.readouterr().out
+    assert "warm-start:" not in out and "eval warm-start:" not in out  # done: skipped
+    assert "train grpo-s1" in out and out.rstrip().endswith("--resume")  # interrupted: resumed
+
+
+def test_train_curves_turn_the_binary_format_reward_into_a_valid_share():
+    recs = [{"rest/rollout": 1, "reward": 0.5, "rewards/toolrl_format/mean": 0.5, "reward/format_min": -1.0,
+             "reward/format_max": 2.0, "completions/mean_length": 100}, {"loss": 1.0}]
+    c = train_curves(recs)
+    assert c["rollout"] == [1.0] and c["format_valid"] == [pytest.approx(0.5)] and c["mean_length"] == [100.0]
+
+
+def test_study_json_schema_and_paired_comparisons(tmp_path):
+    ids = [f"i{k}" for k in range(12)]
+    start = {i: {"format_valid": 0.0, "accuracy": 0.0, "mean_correctness": -1.0} for i in ids}
+    better = {i: {"format_valid": 1.0, "accuracy": float(k < 3), "mean_correctness": 0.5} for k, i in enumerate(ids)}
+    runs = {("grpo", 1): start, ("grpo", 2): start, ("rest", 1): better, ("rest", 2): better}
+    curves = {k: {"rollout": [1.0, 2.0], "reward": [0.1, 0.2], "format_valid": [0.1, 0.3], "mean_length": [9, 8]} for k in runs}
+    study = build_study(start, runs, curves, ["grpo", "rest"])
+    assert study["held_out"] == "toolrl:test" and study["start"]["n"] == 12
+    assert {(r["method"], r["seed"], r["rollouts"]) for r in study["runs"]} == {("grpo", 1, 2), ("grpo", 2, 2), ("rest", 1, 2), ("rest", 2, 2)}
+    assert set(study["runs"][0]["final"]) == {"format_valid", "accuracy", "mean_correctness", "n"}
+    fv = {(c["a"], c["b"]): c for c in study["comparisons"] if c["metric"] == "format_valid"}
+    assert fv[("rest", "grpo")]["delta"] == 1.0 and fv[("rest", "grpo")]["p"] < 0.001
+    assert fv[("grpo", "start")]["delta"] == 0.0 and fv[("grpo", "start")]["p"] == 1.0
+    assert study["arms"]["rest"]["format_valid"]["mean"] == 1.0
+
+
+def test_write_report_publishes_every_file(tmp_path):
+    s = StudySettings(seeds=(1,), arms=("grpo", "rest"))
+    work, out = tmp_path / "work", tmp_path / "board"
+    verdicts = {f"i{k}": (k % 2, int(k == 0), 0.5 * k) for k in range(6)}
+    _samples(work / "evals" / "warm-start" / "samples", verdicts)
+    for arm in s.arms:
+        _samples(work / "evals" / run_name(arm, 1) / "samples", verdicts)
+        run = work / "runs" / run_name(arm, 1)
+        run.mkdir(parents=True)
+        (run / "train_stats.json").write_text("{}")
+        (run / "metrics.jsonl").write_text(json.dumps({"rest/rollout": 1, "reward": 0.3, "rewards/toolrl_format/mean": 0.0,
+                                                       "reward/format_min": -1, "reward/format_max": 1}) + "\n")
+    study = write_report(work, out, s)
+    for f in ("study.json", "board.md", "board.csv", "board.json", "index.html", "train_curves.png", "held_out.png",
+              "items/warm-start.csv", "items/rest-s1.csv"):
+        assert (out / f).is_file(), f
+    assert json.loads((out / "study.json").read_text())["comparisons"] == study["comparisons"]
+    assert "rest seed 1" in (out / "board.md").read_text()

@@ -1,0 +1,430 @@
+"""The study's board: per-item held-out scores -> per-run and per-arm figures, paired comparisons, plots.
+
+Reads what the study driver (trainer/study.py) leaves in its work directory:
+`evals/<name>/samples/*.jsonl` (one scored line per held-out item),
+`runs/<arm>-s<seed>/metrics.jsonl` (training curves) and `stages.jsonl` (wall
+times, load). Writes `study.json`, `board.md`, `board.csv`, `index.html`,
+`items/<name>.csv` (per-item verdicts, so every comparison can be redone),
+the PNG plots and README.md into the board folder. Everything but the file
+and plot writers is pure.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.paired import compare, item_means
+from harness.runstore import task_file_name
+from harness.stats import wilson
+
+METRICS = ("format_valid", "accuracy", "mean_correctness")
+LABELS = {"format_valid": "format valid", "accuracy": "accuracy", "mean_correctness": "mean correctness [-3, 3]"}
+BINARY = ("format_valid", "accuracy")
+HELD_OUT = "toolrl:test"
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_items(eval_dir: Path, task: str = HELD_OUT) -> dict[str, dict[str, float]] | None:
+    """id -> {format_valid, accuracy, mean_correctness} of one evaluation (None if it has not run)."""
+    path = eval_dir / "samples" / task_file_name(task)
+    if not path.is_file():
+        return None
+    out: dict[str, dict[str, float]] = {}
+    for line in path.read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a torn last line of an interrupted eval
+        d = r.get("detail") or {}
+        failed = bool(r.get("backend_error"))
+        out[str(r["id"])] = {
+            "format_valid": 0.0 if failed else float(bool(d.get("format_ok"))),
+            "accuracy": 0.0 if failed else float(bool(r.get("valid"))),
+            "mean_correctness": float(d.get("correctness", -3.0) if not failed else -3.0),
+        }
+    return out
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    recs = []
+    for line in path.read_text().splitlines():
+        try:
+            recs.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return recs
+
+
+def train_curves(metrics: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """Per rollout: mean training reward and the share of completions with a valid format.
+
+    The ToolRL format reward is binary (its range's max or min), so the valid share is
+    (mean - min) / (max - min) with the ranges the trainer logs at every step.
+    """
+    reward, valid, rollout, length = [], [], [], []
+    for r in metrics:
+        if "rest/rollout" not in r or "reward" not in r:
+            continue
+        rollout.append(float(r["rest/rollout"]))
+        reward.append(float(r["reward"]))
+        fm, fmin, fmax = r.get("rewards/toolrl_format/mean"), r.get("reward/format_min"), r.get("reward/format_max")
+        valid.append((fm - fmin) / (fmax - fmin) if None not in (fm, fmin, fmax) and fmax > fmin else float("nan"))
+        length.append(float(r.get("completions/mean_length", float("nan"))))
+    return {"rollout": rollout, "reward": reward, "format_valid": valid, "mean_length": length}
+
+
+# ---------------------------------------------------------------- pure figures
+
+
+def metric_summary(items: Mapping[str, Mapping[str, float]], metric: str, seed: int = 0) -> dict[str, Any]:
+    """Value with a 95% interval: Wilson for 0/1 metrics, item bootstrap for the mean correctness."""
+    vals = [v[metric] for v in items.values()]
+    n = len(vals)
+    mean = sum(vals) / n if n else 0.0
+    if metric in BINARY:
+        lo, hi = wilson(int(round(sum(vals))), n)
+    else:
+        lo, hi = _bootstrap_mean(vals, seed)
+    return {"value": mean, "ci95": [lo, hi], "n": n}
+
+
+def _bootstrap_mean(vals: Sequence[float], seed: int = 0, n_boot: int = 2000) -> tuple[float, float]:
+    if not vals:
+        return (0.0, 0.0)
+    rng = random.Random(seed)
+    n = len(vals)
+    stats = sorted(sum(vals[rng.randrange(n)] for _ in range(n)) / n for _ in range(n_boot))
+    return stats[int(0.025 * (n_boot - 1))], stats[int(0.975 * (n_boot - 1))]
+
+
+def matrix(runs: Sequence[Mapping[str, Mapping[str, float]]], ids: Sequence[str], metric: str) -> list[list[float]]:
+    return [[r[i][metric] for i in ids] for r in runs]
+
+
+def arm_summary(runs: Sequence[Mapping[str, Mapping[str, float]]], ids: Sequence[str], metric: str) -> dict[str, Any]:
+    """Mean over seeds, the seed range, and a 95% item-bootstrap interval of the seed-averaged score."""
+    per_seed = [sum(r[i][metric] for i in ids) / len(ids) for r in runs]
+    means = item_means(matrix(runs, ids, metric))
+    lo, hi = _bootstrap_mean(means)
+    return {"mean": sum(per_seed) / len(per_seed), "min": min(per_seed), "max": max(per_seed), "ci95": [lo, hi],
+            "seeds": len(per_seed), "n": len(ids)}
+
+
+def build_study(start: Mapping[str, Mapping[str, float]] | None, runs: Mapping[tuple[str, int], Mapping[str, Mapping[str, float]]],
+                curves: Mapping[tuple[str, int], Mapping[str, list[float]]], arms: Sequence[str],
+                extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """study.json: the start, every finished run, per-arm figures and the paired comparisons."""
+    study: dict[str, Any] = {"held_out": HELD_OUT, **(extra or {})}
+    ids = sorted(start) if start else []
+    if start:
+        study["start"] = {m: metric_summary(start, m)["value"] for m in METRICS} | {"n": len(start)}
+        study["start_ci95"] = {m: metric_summary(start, m)["ci95"] for m in METRICS}
+    study["runs"] = []
+    for (arm, seed), items in sorted(runs.items()):
+        c = curves.get((arm, seed), {})
+        study["runs"].append({
+            "method": arm, "seed": seed, "rollouts": int(max(c.get("rollout") or [0])),
+            "final": {m: metric_summary(items, m)["value"] for m in METRICS} | {"n": len(items)},
+            "final_ci95": {m: metric_summary(items, m)["ci95"] for m in METRICS},
+            "train_reward": c.get("reward", []), "train_format_valid": c.get("format_valid", []),
+            "train_mean_length": c.get("mean_length", []),
+        })
+    by_arm = {a: [runs[k] for k in sorted(runs) if k[0] == a] for a in arms}
+    by_arm = {a: rs for a, rs in by_arm.items() if rs}
+    study["arms"] = {a: {m: arm_summary(rs, ids, m) for m in METRICS} for a, rs in by_arm.items() if ids}
+    comps = []
+    if start:
+        for a, rs in by_arm.items():
+            for m in METRICS:
+                comps.append(compare(a, matrix(rs, ids, m), "start", matrix([start], ids, m), m).as_dict())
+    base = "grpo" if "grpo" in by_arm else None
+    for a in by_arm:
+        if base and a != base and ids:
+            for m in METRICS:
+                pa = [runs[k] for k in sorted(runs) if k[0] == a]
+                pb = [runs[(base, k[1])] for k in sorted(runs) if k[0] == a and (base, k[1]) in runs]
+                if len(pa) == len(pb):  # paired by seed: same prompts, same order
+                    comps.append(compare(a, matrix(pa, ids, m), base, matrix(pb, ids, m), m).as_dict())
+    study["comparisons"] = comps
+    return study
+
+
+def best_runs(evals: Path, settings: Any) -> dict[str, str]:
+    """Arm -> run name of its best final checkpoint on the held-out accuracy (then mean correctness)."""
+    from trainer.study import run_name
+
+    best: dict[str, tuple[tuple[float, float], str]] = {}
+    for arm in settings.arms:
+        for seed in settings.seeds:
+            items = read_items(evals / run_name(arm, seed))
+            if not items:
+                continue
+            key = (metric_summary(items, "accuracy")["value"], metric_summary(items, "mean_correctness")["value"])
+            if arm not in best or key > best[arm][0]:
+                best[arm] = (key, run_name(arm, seed))
+    return {a: v[1] for a, v in best.items()}
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f}"
+
+
+def _cell(metric: str, value: float, ci: Sequence[float]) -> str:
+    if metric in BINARY:
+        return f"{_pct(value)} [{_pct(ci[0])}–{_pct(ci[1])}]"
+    return f"{value:.2f} [{ci[0]:.2f}–{ci[1]:.2f}]"
+
+
+def board_rows(study: Mapping[str, Any]) -> list[dict[str, str]]:
+    rows = []
+    if "start" in study:
+        rows.append({"row": "warm start (SFT)", "seeds": "1", "rollouts": "0",
+                     **{m: _cell(m, study["start"][m], study["start_ci95"][m]) for m in METRICS}})
+    for arm, ms in study.get("arms", {}).items():
+        rows.append({"row": f"**{arm}** (mean of seeds)", "seeds": str(ms[METRICS[0]]["seeds"]),
+                     "rollouts": str(max((r["rollouts"] for r in study["runs"] if r["method"] == arm), default=0)),
+                     **{m: _cell(m, ms[m]["mean"], ms[m]["ci95"]) + (f" (seeds {_fmt(m, ms[m]['min'])}–{_fmt(m, ms[m]['max'])})")
+                        for m in METRICS}})
+    for r in study.get("runs", []):
+        rows.append({"row": f"{r['method']} seed {r['seed']}", "seeds": "1", "rollouts": str(r["rollouts"]),
+                     **{m: _cell(m, r["final"][m], r["final_ci95"][m]) for m in METRICS}})
+    return rows
+
+
+def _fmt(metric: str, v: float) -> str:
+    return _pct(v) if metric in BINARY else f"{v:.2f}"
+
+
+def render_md(study: Mapping[str, Any]) -> str:
+    head = ["row", "seeds", "rollouts", *METRICS]
+    lines = ["| " + " | ".join(["run", "seeds", "rollouts", *(LABELS[m] for m in METRICS)]) + " |",
+             "|---|---:|---:|" + "---:|" * len(METRICS)]
+    for r in board_rows(study):
+        lines.append("| " + " | ".join(r[h] for h in head) + " |")
+    comp = ["", "| a | b | metric | a − b | 95% interval | p (paired sign-flip) | items | seeds a/b |",
+            "|---|---|---|---:|---:|---:|---:|---:|"]
+    for c in study.get("comparisons", []):
+        f = (lambda v: f"{100 * v:+.1f} pts") if c["metric"] in BINARY else (lambda v: f"{v:+.3f}")
+        comp.append(f"| {c['a']} | {c['b']} | {LABELS[c['metric']]} | {f(c['delta'])} | {f(c['ci95'][0])} … "
+                    f"{f(c['ci95'][1])} | {c['p']:.3g} | {c['n_items']} | {c['seeds_a']}/{c['seeds_b']} |")
+    return "\n".join(lines + (comp if study.get("comparisons") else [])) + "\n"
+
+
+def render_csv(study: Mapping[str, Any]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["row", "method", "seed", "rollouts", *(f"{m}{s}" for m in METRICS for s in ("", "_lo", "_hi"))])
+    if "start" in study:
+        w.writerow(["start", "sft", "", 0, *(x for m in METRICS for x in (study["start"][m], *study["start_ci95"][m]))])
+    for r in study.get("runs", []):
+        w.writerow([f"{r['method']}-s{r['seed']}", r["method"], r["seed"], r["rollouts"],
+                    *(x for m in METRICS for x in (r["final"][m], *r["final_ci95"][m]))])
+    return buf.getvalue()
+
+
+def render_html(study: Mapping[str, Any], title: str, plots: Sequence[str]) -> str:
+    rows = board_rows(study)
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in ["run", "seeds", "rollouts", *(LABELS[m] for m in METRICS)])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(r[k].replace('**', ''))}</td>"
+                                    for k in ["row", "seeds", "rollouts", *METRICS]) + "</tr>" for r in rows)
+    comps = "".join(
+        f"<tr><td>{html.escape(c['a'])}</td><td>{html.escape(c['b'])}</td><td>{html.escape(LABELS[c['metric']])}</td>"
+        f"<td>{c['delta']:+.3f}</td><td>{c['ci95'][0]:+.3f} … {c['ci95'][1]:+.3f}</td><td>{c['p']:.3g}</td></tr>"
+        for c in study.get("comparisons", []))
+    imgs = "".join(f'<p><img src="{html.escape(p)}" alt="{html.escape(p)}" style="max-width:100%"></p>' for p in plots)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+            "padding:4px 8px;text-align:right}td:first-child{text-align:left}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1><p>Held out: {html.escape(study.get('held_out', ''))}. Cells: value [95% interval].</p>"
+            f"<table><tr>{th}</tr>{body}</table><h2>Paired comparisons</h2><table><tr><th>a</th><th>b</th><th>metric</th>"
+            f"<th>a − b</th><th>95% interval</th><th>p</th></tr>{comps}</table>{imgs}</body></html>\n")
+
+
+def plot_curves(study: Mapping[str, Any], path: Path) -> bool:
+    """Training reward and format validity vs rollout per arm: mean over seeds, shaded seed range."""
+    runs = study.get("runs", [])
+    if not runs:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key, label in ((axes[0], "train_reward", "training reward (format + correctness)"),
+                           (axes[1], "train_format_valid", "training completions with valid format")):
+        for arm in sorted({r["method"] for r in runs}):
+            series = [r[key] for r in runs if r["method"] == arm and r[key]]
+            if not series:
+                continue
+            n = min(len(s) for s in series)
+            xs = list(range(1, n + 1))
+            cols = [[s[i] for s in series] for i in range(n)]
+            mean = [sum(c) / len(c) for c in cols]
+            line = ax.plot(xs, mean, label=f"{arm} (mean of {len(series)} seeds)")[0]
+            ax.fill_between(xs, [min(c) for c in cols], [max(c) for c in cols], alpha=0.2, color=line.get_color())
+        ax.set_xlabel("rollout")
+        ax.set_title(label)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def plot_held_out(study: Mapping[str, Any], path: Path) -> bool:
+    """Held-out bars with 95% intervals: the start and each arm (seed means)."""
+    if "start" not in study:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ["start", *study.get("arms", {})]
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(12, 3.8))
+    for ax, m in zip(axes, METRICS, strict=True):
+        vals, los, his = [], [], []
+        for n in names:
+            if n == "start":
+                v, (lo, hi) = study["start"][m], study["start_ci95"][m]
+            else:
+                a = study["arms"][n][m]
+                v, (lo, hi) = a["mean"], a["ci95"]
+            vals.append(v), los.append(v - lo), his.append(hi - v)
+        ax.bar(names, vals, yerr=[los, his], capsize=4, color=["#999"] + ["C0", "C1", "C2", "C3"][: len(names) - 1])
+        ax.set_title(f"{LABELS[m]} ({study.get('held_out')})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ---------------------------------------------------------------- the whole report
+
+
+def collect(work: Path, settings: Any) -> dict[str, Any]:
+    from trainer.study import run_name
+
+    evals = work / "evals"
+    start = read_items(evals / "warm-start")
+    runs, curves = {}, {}
+    for arm in settings.arms:
+        for seed in settings.seeds:
+            name = run_name(arm, seed)
+            if not (work / "runs" / name / "train_stats.json").is_file():
+                continue
+            items = read_items(evals / name)
+            if items is None or (start and set(items) != set(start)):
+                continue  # its eval has not finished
+            runs[(arm, seed)] = items
+            curves[(arm, seed)] = train_curves(read_metrics(work / "runs" / name / "metrics.jsonl"))
+    stages = read_metrics(work / "stages.jsonl")
+    apibank = {}
+    for d in sorted(evals.glob("*-apibank")):
+        items = read_items(d, "apibank:level-1")
+        if items:
+            apibank[d.name[: -len("-apibank")]] = metric_summary(items, "accuracy")
+    import dataclasses
+
+    extra = {"settings": dataclasses.asdict(settings), "apibank_level1": apibank,
+             "stages": stages, "total_wall_s": round(sum(s.get("wall_s", 0) for s in stages), 1)}
+    study = build_study(start, runs, curves, settings.arms, extra)
+    study["_items"] = {"warm-start": start or {}, **{run_name(a, s): v for (a, s), v in runs.items()}}
+    return study
+
+
+def write_report(work: Path, out: Path, settings: Any) -> dict[str, Any]:
+    study = collect(work, settings)
+    items = study.pop("_items")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "items").mkdir(exist_ok=True)
+    for name, its in items.items():
+        if its:
+            lines = ["id,format_valid,accuracy,mean_correctness"] + [
+                f"{i},{int(v['format_valid'])},{int(v['accuracy'])},{v['mean_correctness']}" for i, v in sorted(its.items())]
+            (out / "items" / f"{name}.csv").write_text("\n".join(lines) + "\n")
+    (out / "study.json").write_text(json.dumps(study, indent=2) + "\n")
+    (out / "board.json").write_text(json.dumps({"rows": board_rows(study), "comparisons": study["comparisons"]}, indent=2) + "\n")
+    (out / "board.md").write_text(render_md(study))
+    (out / "board.csv").write_text(render_csv(study))
+    plots = [p for p, ok in (("train_curves.png", plot_curves(study, out / "train_curves.png")),
+                             ("held_out.png", plot_held_out(study, out / "held_out.png"))) if ok]
+    (out / "index.html").write_text(render_html(study, "CPU study: GRPO vs ResT on SmolLM2-135M", plots))
+    (out / "README.md").write_text(render_readme(study, plots))
+    return study
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def render_readme(study: Mapping[str, Any], plots: Sequence[str]) -> str:
+    """The board's README: what was run (the exact driver command), the figures, wall times and load."""
+    st = study.get("settings", {})
+    flags = (f"--arms {','.join(st.get('arms', []))} --seeds {','.join(map(str, st.get('seeds', [])))} "
+             f"--max-steps {st.get('max_steps')} --prompts-per-step {st.get('prompts_per_step')} "
+             f"--num-generations {st.get('num_generations')} --max-completion-length {st.get('max_completion_length')} "
+             f"--max-prompt-length {st.get('max_prompt_length')} --learning-rate {st.get('learning_rate')} "
+             f"--eval-max-new-tokens {st.get('eval_max_new_tokens')}")
+    flags += "".join(f" --set {x}" for x in st.get("extra_rl", []))
+    stages = ["| stage | wall | load (1-min avg) start → end | finished |", "|---|---:|---|---|"]
+    for r in study.get("stages", []):
+        stages.append(f"| {r['stage']} | {_hms(r['wall_s'])} | {r['load_start']} → {r['load_end']} | {r['finished']} |")
+    apibank = study.get("apibank_level1", {})
+    api = ["| model | API-Bank Level-1 accuracy (first items) |", "|---|---:|"] + [
+        f"| {k} | {_pct(v['value'])} [{_pct(v['ci95'][0])}–{_pct(v['ci95'][1])}] n={v['n']} |" for k, v in apibank.items()]
+    done = len(study.get("runs", []))
+    planned = len(st.get("arms", [])) * len(st.get("seeds", []))
+    parts = [
+        "# CPU study: does `rest train` make SmolLM2-135M better on held-out items? GRPO vs ResT",
+        "",
+        f"Progress: {done} of {planned} arm-seed runs finished"
+        + (" (the study is still running; every figure below is from the finished runs only)." if done < planned else "."),
+        "",
+        "Reproduce (resumable: stop and restart at any point; finished stages are skipped):",
+        "",
+        "```bash",
+        f"nice python -m trainer.study --work runs/cpu-study --out leaderboards/cpu-study {flags} --commit",
+        "```",
+        "",
+        f"Held out: `{study.get('held_out')}` (ToolRL's 80 test items, scored by the harness; greedy, fp32). "
+        "Metrics: format valid (ToolRL's format rule), accuracy (the task's verdict: exact calls, or a formatted "
+        "response for no-call items), mean correctness (ToolRL's correctness reward in [-3, 3]). Cells: value "
+        "[95% interval]: Wilson for one run's 0/1 metrics, item bootstrap otherwise; arm rows are the mean over seeds "
+        "with the seed range. Comparisons are paired over items (seeds of an item averaged): mean difference, item-bootstrap "
+        "95% interval, two-sided sign-flip p (exact McNemar for one seed of 0/1 verdicts).",
+        "",
+        "## Held-out results",
+        "",
+        render_md(study),
+        *(f"![{p}]({p})\n" for p in plots),
+        "## API-Bank Level-1 (ToolRL protocol)",
+        "",
+        *api,
+        "",
+        "## Stages, wall times and machine load",
+        "",
+        f"Total wall so far: {_hms(study.get('total_wall_s', 0))} on 2 CPU cores.",
+        "",
+        *stages,
+        "",
+        "Per-item verdicts of every evaluation are in `items/`; `study.json` holds every figure above.",
+        "",
+    ]
+    return "\n".join(parts)
