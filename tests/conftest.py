@@ -59,6 +59,15 @@ def pytest_configure(config):
     data_paths.say = say
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests in files that read ../shared/data themselves need that copy (see data_paths.READS_CI_COPY)."""
+    from tests import data_paths
+
+    for item in items:
+        if data_paths.reads_ci_copy(item):
+            item.add_marker(data_paths.needs(data_paths.CI_COPY))
+
+
 def pytest_runtest_setup(item):
     """Runs before the test's fixtures: a test marked needs_data(...) starts only when its data is here."""
     from tests import data_paths

@@ -30,6 +30,12 @@ REQUIRE_ENV = "REST_REQUIRE_DATA"
 MARKER = "needs_data"
 TOOLRL_FILES = ("rlla_sft.json", "rlla_4k_test.parquet")  # what the tests read (the toolrl:sft / toolrl:test aliases)
 
+CI_COPY = "ci-copy"  # ../shared/data itself, for tests that compare against those exact bytes
+# Test files (owned elsewhere, not edited here) that read CI's copy directly instead of through this module:
+# file -> fixtures that serve it. Their tests that use such a fixture or name SHARED get needs("ci-copy").
+READS_CI_COPY = {"tests/apibank/test_fetch.py": ("mirror",)}
+ROOT = Path(__file__).resolve().parents[1]
+
 _found: dict[str, tuple[Path | None, str]] = {}  # dataset -> (folder, why it is missing); filled once per session
 
 
@@ -42,12 +48,20 @@ say: Callable[[str], None] = to_stderr  # conftest points this at pytest's termi
 
 def _lookup(name: str) -> Path:
     """The folder the harness would use for `name`; raises DataMissing / UserError when there is none."""
-    from harness.types import DataMissing
+    from harness.types import DataMissing, UserError
 
     if name == "apibank":
         from harness.apibank.data import data_dir
 
         return data_dir()
+    if name == CI_COPY:
+        from harness.apibank.data import _sibling_shared
+
+        copy = _sibling_shared().parent
+        if all((copy / d).is_dir() for d in ("apibank", "toolrl")):
+            return copy
+        raise UserError(f"reads CI's copy of the data at {copy} directly (not through tests/data_paths.py), "
+                        "and there is none beside this checkout")
     if name == "toolrl":
         from harness.toolrl_data import search_dirs
 
@@ -115,3 +129,16 @@ def missing_dataset_of(exc: BaseException) -> str | None:
     if isinstance(exc, UserError) and "not found in" in text and any(f"needs {f}" in text for f in ALIASES.values()):
         return "toolrl"
     return None
+
+
+def reads_ci_copy(item: pytest.Item) -> bool:
+    """True for a test in a READS_CI_COPY file that uses one of its serving fixtures or names SHARED."""
+    try:
+        fixtures = READS_CI_COPY.get(Path(item.path).resolve().relative_to(ROOT).as_posix())
+    except ValueError:
+        return False
+    if fixtures is None:
+        return False
+    function = getattr(item, "function", None)
+    names = function.__code__.co_names if function is not None else ()
+    return bool(set(fixtures) & set(getattr(item, "fixturenames", ()))) or "SHARED" in names
