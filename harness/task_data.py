@@ -47,8 +47,8 @@ def fetch_dataset(dataset: str, say: Say = _stderr) -> str | None:
 def prepare(names: list[str], *, fetch: bool = True, skip_missing: bool = False, say: Say = _stderr) -> list[str]:
     """Load each task's samples (fetching missing data once per dataset); return the tasks that can run.
 
-    Raises UserError (one line) for the first task whose data is missing, unless
-    `skip_missing`; then raises only when nothing at all is left to run.
+    Raises DataMissing (a one-line UserError) for the first task whose data is
+    missing, unless `skip_missing`; then raises only when nothing is left to run.
     """
     fetched: dict[str, str | None] = {}  # dataset -> None (fetched) or why the fetch failed
     skipped: dict[str, list[str]] = {}
@@ -67,7 +67,7 @@ def prepare(names: list[str], *, fetch: bool = True, skip_missing: bool = False,
                     continue
                 why = f"{why}; fetching it failed: {fetched[exc.dataset]}"
             if not skip_missing:
-                raise UserError(why if why.startswith(name) else f"{name}: {why}") from None
+                raise DataMissing(why if why.startswith(name) else f"{name}: {why}", exc.dataset) from None
             skipped.setdefault(exc.dataset, []).append(name)
             continue
         ready.append(name)

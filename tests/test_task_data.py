@@ -70,9 +70,10 @@ def test_missing_data_is_fetched_once_with_a_progress_line_then_the_tasks_run(no
 
 def test_a_named_task_whose_data_cannot_be_fetched_is_a_one_line_error(no_data, monkeypatch):
     monkeypatch.setattr(data_fetch, "fetch", FakeFetch(works=False))
-    with pytest.raises(UserError) as exc:
+    with pytest.raises(DataMissing) as exc:
         task_data.prepare(["apibank:level-1"], say=lambda line: None)
     text = str(exc.value)
+    assert exc.value.dataset == "apibank"
     assert text.startswith("apibank:level-1: ") and "no network" in text and "rest data fetch apibank" in text
     assert "\n" not in text
 
