@@ -21,6 +21,7 @@ import yaml
 
 from harness.rewards import RewardConfig
 from harness.types import UserError
+from trainer.data import DEFAULT_HOLDOUT
 from trainer.weights import WeightConfig
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -37,7 +38,7 @@ class DataConfig:
     train: str = "toolrl:sft"
     eval: str | None = None
     limit: int | None = None  # keep only the first N rows (after prompt-length filtering)
-    holdout: list[str] = field(default_factory=lambda: ["toolrl:test"])  # evaluation sets that must not leak in
+    holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))  # evaluation sets kept out of training
     exclude_holdout: bool = True  # true: drop held-out items from training (count printed); false: overlap is an error
 
 
@@ -323,8 +324,6 @@ def looks_like_path(spec: str) -> bool:
 
 def validate(cfg: TrainConfig) -> None:
     """Cheap semantic checks that must fail before any model loads."""
-    from trainer.data import resolve_data_spec  # light: no torch, no datasets import at module level
-
     g = cfg.grpo
     _check_choice(g.loss_type, LOSS_TYPES, "grpo.loss_type")
     _check_choice(str(g.scale_rewards).lower(), SCALE_REWARDS, "grpo.scale_rewards")
@@ -361,12 +360,21 @@ def validate(cfg: TrainConfig) -> None:
                 "and a resumed run continues exactly")
     if cfg.reward:
         _build(RewardConfig, cfg.reward, "reward")
-    resolve_data_spec(cfg.data.train, where="data.train")
-    if cfg.data.eval:
-        resolve_data_spec(cfg.data.eval, where="data.eval")
+    check_data(cfg.data)
     for where, spec in (("model", cfg.model), ("tokenizer", cfg.tokenizer)):
         if spec and spec != "embedded" and looks_like_path(spec) and not Path(spec).expanduser().exists():
             raise UserError(f"{where}: {spec!r} does not exist")
+
+
+def check_data(data: Any) -> None:
+    """The `data` section of an RL or SFT config: files exist, held-out specs are well formed (one rule for both)."""
+    from trainer.data import check_holdout_spec, resolve_data_spec  # light: no torch, no datasets import
+
+    resolve_data_spec(data.train, where="data.train")
+    if data.eval:
+        resolve_data_spec(data.eval, where="data.eval")
+    for i, spec in enumerate(data.holdout):
+        check_holdout_spec(spec, where=f"data.holdout[{i}]")
 
 
 def _check_grpo_extra(extra: dict[str, Any]) -> None:

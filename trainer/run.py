@@ -160,6 +160,16 @@ def default_reward_funcs(cfg: Any, tokenizer: Any = None, clock: Any = None) -> 
     return list(make_trl_reward_funcs(RewardConfig(**(cfg.reward or {})), tokenizer=tokenizer, clock=clock_fn))
 
 
+def load_eval_dataset(cfg: Any, tokenizer: Any = None, log: Any = print):
+    """`data.eval` as GRPO rows, or None. Not checked against the held-out sets: an evaluation set is
+    usually one of them, and evaluating on it is the point (only training rows are held-out checked)."""
+    if not cfg.data.eval:
+        return None
+    from trainer.data import load_dataset
+
+    return load_dataset(cfg.data.eval, tokenizer, cfg.grpo.max_prompt_length, holdout=(), log=log)
+
+
 def build_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, reward_funcs: list | None = None,
                   train_dataset: Any = None, callbacks: list | None = None, trainer_cls: type | None = None,
                   log: Any = print):
@@ -180,7 +190,7 @@ def build_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, reward_fun
     if train_dataset is None:
         train_dataset = load_dataset(cfg.data.train, tokenizer, cfg.grpo.max_prompt_length, cfg.data.limit,
                                      holdout=cfg.data.holdout, exclude_holdout=cfg.data.exclude_holdout, log=log)
-    eval_dataset = load_dataset(cfg.data.eval, tokenizer, cfg.grpo.max_prompt_length) if cfg.data.eval else None
+    eval_dataset = load_eval_dataset(cfg, tokenizer, log)
     clock = RolloutClock()
     if reward_funcs is None:
         reward_funcs = default_reward_funcs(cfg, tokenizer, clock)

@@ -25,8 +25,10 @@ from trainer.config import (
     _check_choice,
     _read_yaml,
     apply_overrides,
+    check_data,
     looks_like_path,
 )
+from trainer.data import DEFAULT_HOLDOUT
 from trainer.weights import WeightConfig
 
 METHODS = ("sft", "tsft", "rsft")
@@ -43,7 +45,7 @@ class SftDataConfig:
     max_tokens: int | None = 1024  # drop rows whose prompt + answer exceed this many tokens (None: keep all)
     length_mode: str = "chat"  # chat: the templated training sequence; raw: system + user + answer texts
     shuffle_seed: int | None = None  # deterministic shuffle of the kept rows (None: file order)
-    holdout: list[str] = field(default_factory=lambda: ["toolrl:test"])  # evaluation sets that must not leak in
+    holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))  # evaluation sets kept out of training
     exclude_holdout: bool = True  # true: drop held-out items from training (count printed); false: overlap is an error
 
 
@@ -116,8 +118,6 @@ def load_sft_config(spec: str | Path | None = None, overrides: list[str] | None 
 
 def validate_sft(cfg: SftConfig) -> None:
     """Cheap semantic checks that must fail before any model loads."""
-    from trainer.data import resolve_data_spec
-
     _check_choice(cfg.method, METHODS, "method")
     _check_choice(cfg.data.length_mode, LENGTH_MODES, "data.length_mode")
     mode = cfg.weights.mode
@@ -139,11 +139,7 @@ def validate_sft(cfg: SftConfig) -> None:
         _check_sft_extra(s.extra)
     if cfg.wandb.mode is not None:
         _check_choice(cfg.wandb.mode, ("online", "offline", "disabled"), "wandb.mode")
-    resolve_data_spec(cfg.data.train, where="data.train")
-    if cfg.data.eval:
-        resolve_data_spec(cfg.data.eval, where="data.eval")
-    for i, spec in enumerate(cfg.data.holdout):
-        resolve_data_spec(spec, where=f"data.holdout[{i}]")
+    check_data(cfg.data)
     for where, spec in (("model", cfg.model), ("tokenizer", cfg.tokenizer)):
         if spec and spec != "embedded" and looks_like_path(spec) and not Path(spec).expanduser().exists():
             raise UserError(f"{where}: {spec!r} does not exist")

@@ -1,43 +1,29 @@
-"""Supervised training rows: read, drop held-out items, length-filter, shuffle, cut; then TRL's dataset shape."""
+"""Supervised training rows: read, length-filter, drop held-out items, shuffle, cut; then TRL's dataset shape."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from harness.types import UserError
+from trainer.data import rows_with_ids  # re-exported: the one reader of rlla rows with ids
 
-
-def rows_with_ids(spec: str) -> list[dict[str, Any]]:
-    """rlla rows with ids of a file, alias or hub dataset (trainer.data reads, harness.toolrl_data converts)."""
-    from harness.toolrl_data import to_row
-    from trainer.data import read_records, resolve_data_spec
-
-    _, loc = resolve_data_spec(spec)
-    stem = Path(loc).stem if "/" in loc and Path(loc).exists() else loc
-    return [to_row(r, i, stem) for i, r in enumerate(read_records(spec))]
+__all__ = ["prepare_rows", "rows_with_ids", "to_sft_dataset"]
 
 
 def prepare_rows(cfg: Any, tokenizer: Any, log: Any = print) -> list[dict[str, Any]]:
-    """Load, contamination-check against `data.holdout`, length-filter, shuffle and cut the training rows."""
-    from trainer.data_prep import check_contamination, filter_by_length, prompt_text, shuffle
+    """Load, length-filter, drop held-out items (`trainer.data.apply_holdout`: the rule RL uses too),
+    shuffle and cut the training rows."""
+    from trainer.data import apply_holdout
+    from trainer.data_prep import filter_by_length, shuffle
 
     d = cfg.data
     rows, report = filter_by_length(rows_with_ids(d.train), tokenizer, d.max_tokens, d.length_mode)
     log(report.line(d.train))
     if not rows:
         raise UserError(f"data: no row of {d.train} fits in data.max_tokens={d.max_tokens} tokens")
-    for spec in d.holdout:  # checked on the rows that will really be trained on
-        held = rows_with_ids(spec)
-        if d.exclude_holdout:
-            hit = {prompt_text(r) for r in held} | {"id:" + str(r["id"]) for r in held}
-            before = len(rows)
-            rows = [r for r in rows if prompt_text(r) not in hit and "id:" + str(r["id"]) not in hit]
-            log(f"data: dropped {before - len(rows)} training rows that are items of {spec} (data.exclude_holdout)")
-        try:
-            check_contamination(rows, held, train_name=d.train, eval_name=spec)
-        except UserError as exc:
-            raise UserError(f"{exc} (data.exclude_holdout=false; true drops them)") from None
+    rows = apply_holdout(rows, d.train, d.holdout, d.exclude_holdout, log)  # on the rows really trained on
+    if not rows:
+        raise UserError(f"data: every row of {d.train} that fits is a held-out item; nothing left to train on")
     if d.shuffle_seed is not None:
         rows = shuffle(rows, d.shuffle_seed)
     return rows[: d.limit] if d.limit else rows
