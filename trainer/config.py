@@ -29,13 +29,14 @@ PRESETS = ("grpo", "rest-code", "rest", "grpo-paper", "rest-paper", "dr-grpo", "
 SFT_PRESETS = ("sft", "tsft", "rsft", "sft-smollm2")
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo")  # vespo: not linear in A, refused
 SCALE_REWARDS = ("group", "batch", "none")
+AUTO_TRAIN = "auto"  # data.train of the RL presets: trainer.data.default_rl_train_spec() when the run starts
 
 
 @dataclass
 class DataConfig:
     """Where the rlla-format rows come from (path, `toolrl:sft|test` alias or hub id)."""
 
-    train: str = "toolrl:sft"
+    train: str = AUTO_TRAIN  # auto: toolrl:rl when fetched, else toolrl:sft (resolved when the run starts, one line)
     eval: str | None = None
     limit: int | None = None  # keep only the first N rows (after prompt-length filtering)
     holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))  # evaluation sets kept out of training
@@ -360,17 +361,21 @@ def validate(cfg: TrainConfig) -> None:
                 "and a resumed run continues exactly")
     if cfg.reward:
         _build(RewardConfig, cfg.reward, "reward")
-    check_data(cfg.data)
+    check_data(cfg.data, allow_auto=True)
     for where, spec in (("model", cfg.model), ("tokenizer", cfg.tokenizer)):
         if spec and spec != "embedded" and looks_like_path(spec) and not Path(spec).expanduser().exists():
             raise UserError(f"{where}: {spec!r} does not exist")
 
 
-def check_data(data: Any) -> None:
-    """The `data` section of an RL or SFT config: files exist, held-out specs are well formed (one rule for both)."""
-    from trainer.data import check_holdout_spec, resolve_data_spec  # light: no torch, no datasets import
+def check_data(data: Any, allow_auto: bool = False) -> None:
+    """The `data` section of an RL or SFT config: files exist, held-out specs are well formed (one rule for both).
+    `allow_auto` (RL): `data.train: auto` is checked as the spec it will resolve to."""
+    from trainer.data import check_holdout_spec, default_rl_train_spec, resolve_data_spec  # light: no torch
 
-    resolve_data_spec(data.train, where="data.train")
+    if allow_auto and data.train == AUTO_TRAIN:
+        resolve_data_spec(default_rl_train_spec()[0], where="data.train (auto)")
+    else:
+        resolve_data_spec(data.train, where="data.train")
     if data.eval:
         resolve_data_spec(data.eval, where="data.eval")
     for i, spec in enumerate(data.holdout):

@@ -160,6 +160,20 @@ def default_reward_funcs(cfg: Any, tokenizer: Any = None, clock: Any = None) -> 
     return list(make_trl_reward_funcs(RewardConfig(**(cfg.reward or {})), tokenizer=tokenizer, clock=clock_fn))
 
 
+def resolve_train_data(cfg: Any, log: Any = print) -> Any:
+    """`cfg` with `data.train: auto` replaced by `default_rl_train_spec()` (one line says which), else `cfg`."""
+    import dataclasses
+
+    from trainer.config import AUTO_TRAIN
+    from trainer.data import RL_ALIAS, default_rl_train_spec
+
+    if cfg.data.train != AUTO_TRAIN:
+        return cfg
+    spec, note = default_rl_train_spec()
+    log(note or f"data: data.train auto -> {RL_ALIAS} (ToolRL's 3,920 RL rows, the paper's RL data)")
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, train=spec))
+
+
 def load_eval_dataset(cfg: Any, tokenizer: Any = None, log: Any = print):
     """`data.eval` as GRPO rows, or None. Not checked against the held-out sets: an evaluation set is
     usually one of them, and evaluating on it is the point (only training rows are held-out checked)."""
@@ -182,6 +196,7 @@ def build_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, reward_fun
 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    cfg = resolve_train_data(cfg, log)
     prec = _precision(cfg.grpo, log)
     if tokenizer is None:
         tokenizer = load_tokenizer(cfg.tokenizer or cfg.model)
@@ -233,6 +248,7 @@ def train(cfg: Any, resume: bool = False, log: Any = print, **overrides: Any):
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = _prepare_resume(out, resume, log)
+    cfg = resolve_train_data(cfg, log)  # config.yaml records the data really trained on
     dump_config(cfg, out / "config.yaml")
     t0 = time.perf_counter()
     trainer = build_trainer(cfg, log=log, **overrides)

@@ -70,6 +70,7 @@ def test_rest_two_steps_weights_move_as_configured(tiny_model_dir, tmp_path):
     assert any(k.startswith("rest/entropy/") for k in steps[0])
     out = tmp_path / "run"
     assert (out / "config.yaml").is_file() and load_config(out / "config.yaml").weights == cfg.weights
+    assert load_config(out / "config.yaml").data.train in ("toolrl:rl", "toolrl:sft")  # `auto` recorded as resolved
     ckpt = out / "checkpoint-2"
     assert (ckpt / "model.safetensors").is_file() and (ckpt / "tokenizer.json").is_file() and (ckpt / "config.json").is_file()
     assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
