@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.bfcl.multi_turn.budget import alarm_scope
 from harness.bfcl.multi_turn.data import is_long_context
 from harness.bfcl.multi_turn.env import Environment, public_state
 from harness.bfcl.multi_turn.executor import execute_calls
@@ -39,17 +40,31 @@ def state_differences(model_env: Environment, gt_env: Environment) -> dict[str, 
         diffs = {}
         for attr, gt_value in public_state(gt_instance).items():
             model_value = getattr(model_instance, attr, _MISSING)
-            if model_value is _MISSING or model_value != gt_value:
+            if model_value is _MISSING or _differs(model_value, gt_value):
                 diffs[attr] = {"model": _show(model_value), "ground_truth": _show(gt_value)}
         if diffs:
             return {class_name: diffs}
     return {}
 
 
+def _differs(model_value: Any, gt_value: Any) -> bool:
+    """`!=`, where a state too deep to compare (hundreds of nested directories) counts as different.
+
+    Ground-truth state is never that deep, so only a hostile model's state gets here.
+    """
+    try:
+        return bool(model_value != gt_value)
+    except RecursionError:
+        return True
+
+
 def _show(value: Any) -> Any:
     if value is _MISSING:
         return "<missing>"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError) as exc:  # an int too long to print, a tree too deep
+        return f"<unprintable: {type(exc).__name__}>"
     return text if len(text) <= 500 else text[:500] + "..."
 
 
@@ -80,6 +95,12 @@ def check_decoded(
     """
     if len(model_turns) < len(ground_truth):
         raise ValueError(f"{len(model_turns)} model turns for {len(ground_truth)} ground-truth turns")
+    with alarm_scope():  # one SIGALRM handler for every call of the check (see budget.py)
+        return _check(entry, model_turns, ground_truth, category)
+
+
+def _check(entry: dict[str, Any], model_turns: list[list[list[str]]], ground_truth: list[list[str]],
+           category: str | None) -> Verdict:
     category = category or entry["id"].rsplit("_", 1)[0]
     long_context = is_long_context(category)
     model_env = Environment.for_entry(entry, long_context)

@@ -15,6 +15,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from harness.bfcl.multi_turn.budget import Budget
 from harness.types import UserError
 
 _PACKAGE = "bfcl_eval.eval_checker.multi_turn_eval.func_source_code"
@@ -65,11 +66,12 @@ def public_state(instance: Any) -> dict[str, Any]:
 
 
 class Environment:
-    """The instances of one episode (or one side of a check) and the methods a call may reach."""
+    """The instances of one episode (or one side of a check), the methods a call may reach, its time budget."""
 
     def __init__(self, initial_config: dict[str, Any], involved_classes: list[str], long_context: bool) -> None:
         self.instances = make_instances(initial_config, involved_classes, long_context)
         self.methods = method_table(self.instances)
+        self.budget = Budget()
 
     @classmethod
     def for_entry(cls, entry: dict[str, Any], long_context: bool) -> Environment:

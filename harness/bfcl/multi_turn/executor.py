@@ -9,6 +9,11 @@ str(); exceptions as "Error during execution: ..."), so the checker's
 response comparison sees the same strings. Positional arguments in a call
 string are passed positionally (ground-truth strings use them); for model
 output they have already been dropped by the decoder, as in BFCL.
+
+Every call is bounded: `limits.check_arguments` refuses the literal arguments
+that would make an environment compute without bound, and the environment's
+`budget.Budget` caps each call's and the episode's wall-clock time. A refused
+or over-budget call is an execution error string, as a crashing call is.
 """
 
 from __future__ import annotations
@@ -18,14 +23,13 @@ import inspect
 import json
 from typing import Any
 
+from harness.bfcl.multi_turn.budget import OverBudget, alarm_scope
 from harness.bfcl.multi_turn.env import Environment
+from harness.bfcl.multi_turn.limits import ArgumentRefused, check_arguments
 
 ERROR_PREFIX = "Error during execution: "
 # BFCL refuses these callee names before evaluating anything.
 BLOCKED_NAMES = frozenset({"kill", "exit", "quit", "remove", "unlink", "popen", "Popen", "run"})
-# Literal arguments that would make the environment compute for minutes (BFCL would try).
-MAX_POWER_EXPONENT = 10_000
-MAX_PRECISION = 10_000
 
 
 class Refused(Exception):
@@ -46,18 +50,35 @@ def format_result(result: Any) -> str:
 
 def execute_calls(calls: list[str], env: Environment) -> list[str]:
     """Run each call string in order against `env`; one result string per call, never raises."""
-    return [execute_one(call, env) for call in calls]
+    with alarm_scope():
+        return [execute_one(call, env) for call in calls]
 
 
 def execute_one(call: str, env: Environment) -> str:
+    """One call's result string (an error string when refused, crashing or over budget)."""
+    with alarm_scope():
+        return _execute(call, env)
+
+
+def _execute(call: str, env: Environment) -> str:
     try:
         method, args, kwargs = resolve(call, env)
     except Refused as exc:
         return ERROR_PREFIX + str(exc)
     try:
-        return format_result(method(*args, **kwargs))
-    except Exception as exc:  # an environment raising is a message for the model, as in BFCL
+        return env.budget.run(lambda: format_result(method(*args, **kwargs)))
+    except OverBudget as exc:
         return ERROR_PREFIX + str(exc)
+    except Exception as exc:  # an environment raising is a message for the model, as in BFCL
+        return ERROR_PREFIX + _message(exc)
+
+
+def _message(exc: Exception) -> str:
+    """str(exc), which hostile arguments can make raise in turn (e.g. an int too long to print)."""
+    try:
+        return str(exc)
+    except Exception:
+        return type(exc).__name__
 
 
 def resolve(call: str, env: Environment) -> tuple[Any, list[Any], dict[str, Any]]:
@@ -93,7 +114,10 @@ def resolve(call: str, env: Environment) -> tuple[Any, list[Any], dict[str, Any]
         if kw.arg is None:
             raise Refused("argument unpacking (**) is not executed; pass literal keyword arguments")
         kwargs[kw.arg] = _literal(kw.value)
-    _guard(name, method, args, kwargs)
+    try:
+        check_arguments(name, method, args, kwargs)
+    except ArgumentRefused as exc:
+        raise Refused(str(exc)) from None
     return method, args, kwargs
 
 
@@ -126,20 +150,6 @@ def _literal(node: ast.AST) -> Any:
         raise Refused(
             "only literal arguments are executed (strings, numbers, booleans, None, lists, dicts, tuples)"
         ) from None
-
-
-def _guard(name: str, method: Any, args: list[Any], kwargs: dict[str, Any]) -> None:
-    """Refuse the few literal calls that would hang the process (huge integer powers, precisions)."""
-    try:
-        bound = inspect.signature(method).bind(*args, **kwargs).arguments
-    except TypeError:
-        return  # the call itself raises the same TypeError BFCL reports
-    exponent = bound.get("exponent")
-    if name == "power" and isinstance(exponent, int) and abs(exponent) > MAX_POWER_EXPONENT:
-        raise Refused(f"exponent too large (limit {MAX_POWER_EXPONENT})")
-    precision = bound.get("precision")
-    if isinstance(precision, int) and precision > MAX_PRECISION:
-        raise Refused(f"precision too large (limit {MAX_PRECISION})")
 
 
 def keyword_call(call: str, env: Environment) -> str:
