@@ -119,15 +119,25 @@ def require(name: str) -> Path:
 
 
 def missing_dataset_of(exc: BaseException) -> str | None:
-    """The dataset whose absence `exc` reports (DataMissing, or the trainer's one-line alias error), else None."""
-    from harness.toolrl_data import ALIASES
-    from harness.types import DataMissing, UserError
+    """The dataset whose absence `exc` reports, else None.
+
+    DataMissing says so itself. The trainer resolves its ToolRL aliases on its own and
+    raises a plain one-line UserError ("... needs rlla_sft.json; not found in ..."),
+    which a test running `rest train` in a subprocess sees inside an AssertionError:
+    so the text is read whatever the exception type.
+    """
+    from pathlib import PurePosixPath
+
+    from harness.data_fetch import manifest
+    from harness.types import DataMissing
 
     if isinstance(exc, DataMissing):
         return exc.dataset
     text = str(exc)
-    if isinstance(exc, UserError) and "not found in" in text and any(f"needs {f}" in text for f in ALIASES.values()):
+    if "not found in" in text and any(f"needs {PurePosixPath(s.path).name}" in text for s in manifest("toolrl")):
         return "toolrl"
+    if "API-Bank data not found (looked in" in text:
+        return "apibank"
     return None
 
 

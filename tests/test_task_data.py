@@ -116,3 +116,5 @@ def test_tests_recognise_the_trainers_missing_alias_error():
     assert data_paths.missing_dataset_of(DataMissing("x", dataset="apibank")) == "apibank"
     assert data_paths.missing_dataset_of(UserError("--limit must be a positive integer")) is None
     assert data_paths.missing_dataset_of(FileNotFoundError("rlla_sft.json")) is None
+    in_a_subprocess = AssertionError("rest: error: data.train: toolrl:rl needs rlla_4k_train.parquet; not found in /a")
+    assert data_paths.missing_dataset_of(in_a_subprocess) == "toolrl"
