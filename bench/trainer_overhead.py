@@ -110,7 +110,8 @@ def main() -> int:
                     f"output_dir={tmp}/{arm}{rnd}", f"grpo.max_steps={args.steps}", "grpo.use_cpu=true", "grpo.bf16=false",
                     f"grpo.per_device_train_batch_size={args.batch}", f"grpo.num_generations={args.generations}",
                     f"grpo.max_completion_length={args.completion}", "grpo.save_steps=100000", "grpo.learning_rate=1e-6",
-                    f"grpo.extra={{generation_kwargs: {{min_new_tokens: {args.completion}}}, save_strategy: 'no', disable_tqdm: true}}",
+                    f"grpo.generation_kwargs={{min_new_tokens: {args.completion}}}", "grpo.save_strategy=no",
+                    "grpo.disable_tqdm=true",
                 ])
                 cb = StepTimes()
                 trainer = build_trainer(cfg, model=copy.deepcopy(base_model), tokenizer=tok, train_dataset=data,

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,13 +19,21 @@ import yaml
 from harness.rewards import RewardConfig
 from harness.types import UserError
 from trainer.data import DEFAULT_HOLDOUT
+from trainer.trl_fields import trl_label
+from trainer.trl_section import GrpoConfig, TrlSection
+from trainer.typed import build as _build
+from trainer.typed import check_choice as _check_choice
 from trainer.weights import WeightConfig
+
+__all__ = ["GrpoConfig", "TrainConfig", "dump_config", "load_config", "parse_override", "validate"]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 PRESETS = ("grpo", "rest-code", "rest", "grpo-paper", "rest-paper", "dr-grpo", "cpu-smoke")  # RL presets
 SFT_PRESETS = ("sft", "tsft", "rsft", "sft-smollm2")
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo")  # vespo: not linear in A, refused
 SCALE_REWARDS = ("group", "batch", "none")
+EVAL_MODES = ("auto", "inprocess", "subprocess", "background")  # trainer.eval_callback.MODES
+EVAL_FORMATS = ("auto", "prompting", "fc", "toolrl", "apibank")  # `rest eval --format` choices
 AUTO_TRAIN = "auto"  # data.train of the RL presets: trainer.data.default_rl_train_spec() when the run starts
 
 
@@ -41,47 +46,6 @@ class DataConfig:
     limit: int | None = None  # keep only the first N rows (after prompt-length filtering)
     holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))  # evaluation sets kept out of training
     exclude_holdout: bool = True  # true: drop held-out items from training (count printed); false: overlap is an error
-
-
-@dataclass
-class GrpoConfig:
-    """The GRPOConfig fields we expose; `extra` passes any other GRPOConfig field through."""
-
-    learning_rate: float = 1e-6
-    per_device_train_batch_size: int = 8
-    gradient_accumulation_steps: int = 1
-    num_generations: int = 4
-    max_prompt_length: int | None = 2048  # TRL 1.16 has no such field: we drop longer prompts (verl's filter)
-    max_completion_length: int = 1024
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_steps: int = -1
-    num_train_epochs: float = 1.0
-    loss_type: str = "dapo"
-    beta: float = 0.0
-    epsilon: float = 0.2
-    epsilon_high: float | None = None
-    scale_rewards: str = "group"
-    mask_truncated_completions: bool = False
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    warmup_steps: float = 0.0  # int: steps; a float in [0, 1): ratio of total steps
-    lr_scheduler_type: str = "constant"  # verl's actor default (ResT's lr 1e-6 is constant, no warmup)
-    steps_per_generation: int | None = None  # micro-batches per rollout (updates per rollout x grad accum); None: = grad accum
-    save_steps: int = 15
-    save_total_limit: int | None = None
-    save_only_model: bool = False  # false: checkpoints hold optimizer, scheduler and RNG, so `--resume` works
-    logging_steps: int = 1
-    seed: int = 42
-    bf16: bool | str = False  # true/auto: fp32 master weights + bf16 autocast where the device has bf16
-    pure_bf16: bool = False  # bf16 weights and optimizer (opt-in: small updates round away at lr 1e-6)
-    use_cpu: bool = False
-    gradient_checkpointing: bool = False
-    use_vllm: bool | str = False  # true, false, or "auto": colocated vLLM when it is installed and a GPU is present
-    vllm_mode: str = "colocate"
-    vllm_gpu_memory_utilization: float = 0.3
-    log_completions: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,8 +77,9 @@ class EvalConfig:
     limit: int | None = None
     on_save: bool = False
     max_new_tokens: int = 512
-    mode: str = "inprocess"  # inprocess | subprocess (a fresh `rest eval` process per checkpoint)
-    format: str | None = None  # prompt format of the eval (e.g. toolrl: the paper scores BFCL in ToolRL's format)
+    mode: str = "auto"  # auto | inprocess | subprocess | background (trainer/eval_callback.py); auto: background
+    #                     with several processes (never hold the other ranks), else inprocess
+    format: str | None = "auto"  # prompt format, as `rest eval --format` (toolrl: the paper scores BFCL in ToolRL's format)
 
 
 @dataclass
@@ -220,103 +185,7 @@ def load_config(spec: str | Path | None = None, overrides: list[str] | None = No
     return cfg
 
 
-# ---------------------------------------------------------------- typed construction
-
-
-_FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def _coerce(value: Any, tp: Any, where: str) -> Any:
-    """Check `value` against a type hint, converting the harmless cases (int->float, "1e-5"->float)."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        opts = typing.get_args(tp)
-        if value is None and type(None) in opts:
-            return None
-        errors = []
-        for opt in opts:
-            if opt is type(None):
-                continue
-            try:
-                return _coerce(value, opt, where)
-            except UserError as exc:
-                errors.append(exc)
-        want = " or ".join(_type_name(o) for o in opts)
-        raise UserError(f"{where}: expected {want}, got {value!r}")
-    if tp is Any:
-        return value
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise UserError(f"{where}: expected true/false, got {value!r}")
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise UserError(f"{where}: expected an integer, got {value!r}")
-    if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str) and _FLOAT_RE.match(value.strip()):
-            return float(value)
-        raise UserError(f"{where}: expected a number, got {value!r}")
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
-        raise UserError(f"{where}: expected a string, got {value!r}")
-    if origin is list:
-        (item_tp,) = typing.get_args(tp) or (Any,)
-        if isinstance(value, str):  # `--set eval.tasks=a,b`
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list):
-            raise UserError(f"{where}: expected a list, got {value!r}")
-        return [_coerce(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict or tp is dict:
-        if not isinstance(value, dict):
-            raise UserError(f"{where}: expected a mapping, got {value!r}")
-        return dict(value)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise UserError(f"{where}: expected a mapping of {', '.join(f.name for f in dataclasses.fields(tp))}, got {value!r}")
-        return _build(tp, value, where)
-    if isinstance(tp, type) and isinstance(value, tp):
-        return value
-    return value  # unknown annotation (e.g. an Enum in WeightConfig): its own __post_init__ validates
-
-
-def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
-    """Instantiate dataclass `cls` from `raw`, rejecting unknown keys with a suggestion."""
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
-    kwargs: dict[str, Any] = {}
-    for key, value in raw.items():
-        where = f"{prefix}.{key}" if prefix else str(key)
-        if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
-            hint = f"; did you mean {(prefix + '.' if prefix else '') + close[0]!r}?" if close else f"; known keys: {', '.join(names)}"
-            raise UserError(f"unknown config key {where!r}{hint}")
-        kwargs[key] = _coerce(value, hints.get(key, Any), where)
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"{prefix or 'config'}: {str(exc).splitlines()[0]}") from None
-
-
 # ---------------------------------------------------------------- validation
-
-
-def _check_choice(value: Any, choices: tuple[str, ...], where: str) -> None:
-    if value not in choices:
-        close = difflib.get_close_matches(str(value), choices, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise UserError(f"{where}: {value!r} is not one of {', '.join(choices)}{hint}")
 
 
 def looks_like_path(spec: str) -> bool:
@@ -324,12 +193,13 @@ def looks_like_path(spec: str) -> bool:
 
 
 def validate(cfg: TrainConfig) -> None:
-    """Cheap semantic checks that must fail before any model loads."""
+    """Cheap semantic checks that must fail before any model loads (TRL's own checks of the `grpo` section run
+    when trainer.run.grpo_args builds its GRPOConfig, also before the model loads)."""
     g = cfg.grpo
     _check_choice(g.loss_type, LOSS_TYPES, "grpo.loss_type")
     _check_choice(str(g.scale_rewards).lower(), SCALE_REWARDS, "grpo.scale_rewards")
     for name in ("per_device_train_batch_size", "num_generations", "max_completion_length", "logging_steps", "save_steps"):
-        if getattr(g, name) < 1:
+        if getattr(g, name) is None or getattr(g, name) < 1:
             raise UserError(f"grpo.{name}: must be >= 1, got {getattr(g, name)}")
     if g.num_generations < 2:
         raise UserError("grpo.num_generations: GRPO needs at least 2 completions per prompt")
@@ -342,15 +212,9 @@ def validate(cfg: TrainConfig) -> None:
         raise UserError("grpo.max_steps: set max_steps > 0 or num_train_epochs > 0")
     if g.learning_rate <= 0:
         raise UserError(f"grpo.learning_rate: must be > 0, got {g.learning_rate}")
-    if isinstance(g.use_vllm, str) and g.use_vllm != "auto":
-        raise UserError(f"grpo.use_vllm: expected true, false or auto, got {g.use_vllm!r}")
     _check_choice(g.vllm_mode, ("colocate", "server"), "grpo.vllm_mode")
-    if g.extra:
-        _check_grpo_extra(g.extra)
     if cfg.wandb.mode is not None:
         _check_choice(cfg.wandb.mode, ("online", "offline", "disabled"), "wandb.mode")
-    if isinstance(g.bf16, str) and g.bf16 != "auto":
-        raise UserError(f"grpo.bf16: expected true, false or auto, got {g.bf16!r}")
     if g.steps_per_generation is not None:
         if g.steps_per_generation < 1:
             raise UserError(f"grpo.steps_per_generation: must be >= 1, got {g.steps_per_generation}")
@@ -359,6 +223,8 @@ def validate(cfg: TrainConfig) -> None:
                 f"grpo.save_steps ({g.save_steps}) x gradient_accumulation_steps ({g.gradient_accumulation_steps}) must be a "
                 f"multiple of grpo.steps_per_generation ({g.steps_per_generation}), so checkpoints fall between rollouts "
                 "and a resumed run continues exactly")
+    _check_choice(cfg.eval.mode, EVAL_MODES, "eval.mode")
+    _check_choice(cfg.eval.format or "auto", EVAL_FORMATS, "eval.format")
     if cfg.reward:
         _build(RewardConfig, cfg.reward, "reward")
     check_data(cfg.data, allow_auto=True)
@@ -382,26 +248,22 @@ def check_data(data: Any, allow_auto: bool = False) -> None:
         check_holdout_spec(spec, where=f"data.holdout[{i}]")
 
 
-def _check_grpo_extra(extra: dict[str, Any]) -> None:
-    from trl import GRPOConfig  # only imported when `extra` is used
-
-    names = {f.name for f in dataclasses.fields(GRPOConfig)}
-    for key in extra:
-        if key not in names:
-            close = difflib.get_close_matches(key, sorted(names), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise UserError(f"unknown config key 'grpo.extra.{key}' (not a TRL GRPOConfig field){hint}")
-    if extra.get("loss_type") == "vespo":
-        raise UserError("grpo.extra.loss_type: vespo is not supported (its gamma weights are not linear in the advantage)")
+def config_yaml(cfg: Any) -> str:
+    """The resolved config as YAML (`--dry-run`, OUTPUT_DIR/config.yaml); a TRL section lists the fields the
+    config or our defaults set, and the header names the TRL version whose defaults fill the others."""
+    head = (f"# grpo/sft: fields not listed take the defaults of {trl_label('GRPOConfig')} / SFTConfig "
+            "(trainer/trl_section.py)\n")
+    return head + yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=False)
 
 
-def dump_config(cfg: TrainConfig, path: str | Path) -> None:
+def dump_config(cfg: Any, path: str | Path) -> None:
     """Write the resolved config so a run can be reproduced with `rest train --config DIR/config.yaml`."""
-    data = _plain(cfg.to_dict())
-    Path(path).write_text(yaml.safe_dump(data, sort_keys=False))
+    Path(path).write_text(config_yaml(cfg))
 
 
 def _plain(x: Any) -> Any:
+    if isinstance(x, TrlSection):
+        return _plain(x.to_dict())
     if isinstance(x, dict):
         return {k: _plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):

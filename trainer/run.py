@@ -87,58 +87,28 @@ def _peak_rss_mib() -> float:
 # ---------------------------------------------------------------- GRPO / ResT
 
 
-def grpo_args(cfg: Any, output_dir: str | None = None, precision: Precision | None = None):
-    """TrainConfig -> trl.GRPOConfig (`grpo.extra` passes other GRPOConfig fields through)."""
-    from trl import GRPOConfig
-
+def trl_args(cls: Any, section: Any, cfg: Any, prec: Precision, **resolved: Any):
+    """Build TRL's config dataclass from a `grpo:`/`sft:` section: its fields as given, our additions resolved.
+    TRL's own checks become one-line UserErrors (this runs before the model loads)."""
     from trainer.metrics import wandb_report_to
 
+    out = resolved.pop("output_dir", None) or cfg.output_dir
+    kwargs = {**section.trl_kwargs(), "output_dir": out, "bf16": prec.bf16, "use_cpu": prec.use_cpu,
+              "report_to": wandb_report_to(cfg.wandb, out), "run_name": cfg.wandb.run_name, **resolved}
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"{section.SECTION}: {first} (TRL's {cls.__name__} refused the section)") from None
+
+
+def grpo_args(cfg: Any, output_dir: str | None = None, precision: Precision | None = None):
+    """TrainConfig -> trl.GRPOConfig: the `grpo` section passed through (trainer/trl_section.py)."""
+    from trl import GRPOConfig
+
     g = cfg.grpo
-    out = output_dir or cfg.output_dir
     prec = precision or device_precision(g.bf16, g.pure_bf16, g.use_cpu)
-    kwargs = dict(
-        output_dir=out,
-        learning_rate=g.learning_rate,
-        per_device_train_batch_size=g.per_device_train_batch_size,
-        gradient_accumulation_steps=g.gradient_accumulation_steps,
-        num_generations=g.num_generations,
-        max_completion_length=g.max_completion_length,
-        temperature=g.temperature,
-        top_p=g.top_p,
-        max_steps=g.max_steps,
-        num_train_epochs=g.num_train_epochs,
-        loss_type=g.loss_type,
-        beta=g.beta,
-        epsilon=g.epsilon,
-        epsilon_high=g.epsilon_high,
-        scale_rewards=g.scale_rewards,
-        mask_truncated_completions=g.mask_truncated_completions,
-        weight_decay=g.weight_decay,
-        max_grad_norm=g.max_grad_norm,
-        warmup_steps=g.warmup_steps,
-        lr_scheduler_type=g.lr_scheduler_type,
-        save_strategy="steps",
-        save_steps=g.save_steps,
-        save_total_limit=g.save_total_limit,
-        save_only_model=g.save_only_model,
-        logging_steps=g.logging_steps,
-        seed=g.seed,
-        bf16=prec.bf16,
-        fp16=False,
-        use_cpu=prec.use_cpu,
-        gradient_checkpointing=g.gradient_checkpointing,
-        use_vllm=resolve_use_vllm(g.use_vllm),
-        vllm_mode=g.vllm_mode,
-        vllm_gpu_memory_utilization=g.vllm_gpu_memory_utilization,
-        log_completions=g.log_completions,
-        report_to=wandb_report_to(cfg.wandb, out),
-        run_name=cfg.wandb.run_name,
-        dataloader_num_workers=0,
-    )
-    if g.steps_per_generation is not None:
-        kwargs["steps_per_generation"] = g.steps_per_generation
-    kwargs.update(g.extra or {})
-    return GRPOConfig(**kwargs)
+    return trl_args(GRPOConfig, g, cfg, prec, output_dir=output_dir, use_vllm=resolve_use_vllm(g.use_vllm))
 
 
 def resolve_use_vllm(value: bool | str) -> bool:
@@ -198,6 +168,7 @@ def build_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, reward_fun
     out.mkdir(parents=True, exist_ok=True)
     cfg = resolve_train_data(cfg, log)
     prec = _precision(cfg.grpo, log)
+    args = grpo_args(cfg, precision=prec)  # TRL's checks of the section, before anything loads
     if tokenizer is None:
         tokenizer = load_tokenizer(cfg.tokenizer or cfg.model)
     if tokenizer.pad_token is None:
@@ -231,7 +202,7 @@ def build_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, reward_fun
     return cls(
         model=model,
         reward_funcs=reward_funcs,
-        args=grpo_args(cfg, precision=prec),
+        args=args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
@@ -239,6 +210,17 @@ def build_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, reward_fun
         peft_config=peft_config,
         **extra,
     )
+
+
+def finish_evaluations(trainer: Any, out: Path) -> None:
+    """Rank 0 waits for background checkpoint evaluations once every collective (the final save) is done."""
+    from trainer.eval_callback import CheckpointEvalCallback
+
+    if not trainer.is_world_process_zero():
+        return
+    for cb in trainer.callback_handler.callbacks:
+        if isinstance(cb, CheckpointEvalCallback):
+            cb.finish(out)
 
 
 def train(cfg: Any, resume: bool = False, log: Any = print, **overrides: Any):
@@ -255,6 +237,7 @@ def train(cfg: Any, resume: bool = False, log: Any = print, **overrides: Any):
     result = trainer.train(resume_from_checkpoint=ckpt)
     trainer.save_model(str(out))
     trainer.processing_class.save_pretrained(str(out))
+    finish_evaluations(trainer, out)
     _write_stats(out, {"method": cfg.weights.mode, "steps": trainer.state.global_step,
                        "rollouts": trainer.clock.rollouts, "train_loss": getattr(result, "training_loss", None),
                        "wall_s": round(time.perf_counter() - t0, 1), "peak_rss_mib": _peak_rss_mib(),
@@ -266,43 +249,12 @@ def train(cfg: Any, resume: bool = False, log: Any = print, **overrides: Any):
 
 
 def sft_args(cfg: Any, output_dir: str | None = None, precision: Precision | None = None):
+    """SftConfig -> trl.SFTConfig: the `sft` section passed through (trainer/trl_section.py)."""
     from trl import SFTConfig
 
-    from trainer.metrics import wandb_report_to
-
     s = cfg.sft
-    out = output_dir or cfg.output_dir
     prec = precision or device_precision(s.bf16, s.pure_bf16, s.use_cpu)
-    kwargs = dict(
-        output_dir=out,
-        learning_rate=s.learning_rate,
-        per_device_train_batch_size=s.per_device_train_batch_size,
-        gradient_accumulation_steps=s.gradient_accumulation_steps,
-        num_train_epochs=s.num_train_epochs,
-        max_steps=s.max_steps,
-        max_length=s.max_length,
-        warmup_steps=s.warmup_steps,
-        lr_scheduler_type=s.lr_scheduler_type,
-        weight_decay=s.weight_decay,
-        max_grad_norm=s.max_grad_norm,
-        logging_steps=s.logging_steps,
-        save_strategy="steps" if s.save_steps else "no",
-        save_steps=s.save_steps or 500,
-        save_total_limit=s.save_total_limit,
-        save_only_model=s.save_only_model,
-        seed=s.seed,
-        bf16=prec.bf16,
-        fp16=False,
-        use_cpu=prec.use_cpu,
-        gradient_checkpointing=s.gradient_checkpointing,
-        completion_only_loss=True,
-        packing=False,
-        report_to=wandb_report_to(cfg.wandb, out),
-        run_name=cfg.wandb.run_name,
-        dataloader_num_workers=0,
-    )
-    kwargs.update(s.extra or {})
-    return SFTConfig(**kwargs)
+    return trl_args(SFTConfig, s, cfg, prec, output_dir=output_dir)
 
 
 def peft_config_of(cfg: Any):
@@ -324,6 +276,7 @@ def build_sft_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, train_
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     prec = _precision(cfg.sft, log)
+    args = sft_args(cfg, precision=prec)  # TRL's checks of the section, before anything loads
     if tokenizer is None:
         tokenizer = load_tokenizer(cfg.tokenizer or cfg.model)
     if tokenizer.pad_token is None:
@@ -338,7 +291,7 @@ def build_sft_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, train_
     weighted = cfg.method != "sft"
     return WeightedSFTTrainer(
         model=model,
-        args=sft_args(cfg, precision=prec),
+        args=args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
@@ -369,14 +322,12 @@ def save_final(trainer: Any, cfg: Any) -> Path:
 
 def train_sft(cfg: Any, resume: bool = False, log: Any = print, **overrides: Any):
     """Write config.yaml, train (or resume), save; print wall time and peak memory (also in train_stats.json)."""
-    import yaml
-
-    from trainer.config import _plain
+    from trainer.config import dump_config
 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = _prepare_resume(out, resume, log)
-    (out / "config.yaml").write_text(yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=False))
+    dump_config(cfg, out / "config.yaml")
     t0 = time.perf_counter()
     trainer = build_sft_trainer(cfg, log=log, **overrides)
     n_rows = len(trainer.train_dataset)

@@ -29,6 +29,7 @@ from trainer.config import (
     looks_like_path,
 )
 from trainer.data import DEFAULT_HOLDOUT
+from trainer.trl_section import SftTrainConfig
 from trainer.weights import WeightConfig
 
 METHODS = ("sft", "tsft", "rsft")
@@ -47,32 +48,6 @@ class SftDataConfig:
     shuffle_seed: int | None = None  # deterministic shuffle of the kept rows (None: file order)
     holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))  # evaluation sets kept out of training
     exclude_holdout: bool = True  # true: drop held-out items from training (count printed); false: overlap is an error
-
-
-@dataclass
-class SftTrainConfig:
-    """The SFTConfig fields we expose; `extra` passes any other SFTConfig field through."""
-
-    learning_rate: float = 5e-6  # ToolRL's SFT baseline (ms-swift): lr 5e-6, warmup 0.05, bs 1 x GA 4, 3 epochs
-    per_device_train_batch_size: int = 1
-    gradient_accumulation_steps: int = 4
-    num_train_epochs: float = 3.0
-    max_steps: int = -1
-    max_length: int | None = 8192  # truncation of the tokenized sequence (rows are filtered before by data.max_tokens)
-    warmup_steps: float = 0.05  # int: steps; a float in [0, 1): ratio of total steps
-    lr_scheduler_type: str = "linear"
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    logging_steps: int = 1
-    save_steps: int | None = None  # None: save only at the end
-    save_total_limit: int | None = None
-    seed: int = 42
-    bf16: bool | str = False  # true/auto: fp32 master weights + bf16 autocast where the device has bf16
-    pure_bf16: bool = False  # bf16 weights and optimizer (opt-in: small updates round away at lr 1e-6)
-    save_only_model: bool = False  # false: checkpoints hold optimizer, scheduler and RNG, so `--resume` works
-    use_cpu: bool = False
-    gradient_checkpointing: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,27 +110,12 @@ def validate_sft(cfg: SftConfig) -> None:
         raise UserError(f"sft.learning_rate: must be > 0, got {s.learning_rate}")
     if cfg.data.max_tokens is not None and cfg.data.max_tokens < 1:
         raise UserError(f"data.max_tokens: must be >= 1 or null, got {cfg.data.max_tokens}")
-    if s.extra:
-        _check_sft_extra(s.extra)
     if cfg.wandb.mode is not None:
         _check_choice(cfg.wandb.mode, ("online", "offline", "disabled"), "wandb.mode")
     check_data(cfg.data)
     for where, spec in (("model", cfg.model), ("tokenizer", cfg.tokenizer)):
         if spec and spec != "embedded" and looks_like_path(spec) and not Path(spec).expanduser().exists():
             raise UserError(f"{where}: {spec!r} does not exist")
-
-
-def _check_sft_extra(extra: dict[str, Any]) -> None:
-    import difflib
-
-    from trl import SFTConfig
-
-    names = {f.name for f in dataclasses.fields(SFTConfig)}
-    for key in extra:
-        if key not in names:
-            close = difflib.get_close_matches(key, sorted(names), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise UserError(f"unknown config key 'sft.extra.{key}' (not a TRL SFTConfig field){hint}")
 
 
 def maybe_run_sft(spec: str, overrides: list[str], output_dir: str | None = None, max_steps: int | None = None,
@@ -172,11 +132,9 @@ def maybe_run_sft(spec: str, overrides: list[str], output_dir: str | None = None
     if dry_run:
         import sys
 
-        import yaml
+        from trainer.config import config_yaml
 
-        from trainer.config import _plain
-
-        sys.stdout.write(yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=False))
+        sys.stdout.write(config_yaml(cfg))
         return 0
     from trainer.run import train_sft  # heavy imports only once the config is known to be good
 

@@ -63,6 +63,8 @@ def test_overrides_are_typed():
         ("weights.mode=entropi", "weights.mode"),
         ("grpo.num_generations=3", "divisible by grpo.num_generations"),
         ("modle=x", "did you mean 'model'"),
+        ("eval.mode=bg", "eval.mode: 'bg' is not one of auto, inprocess, subprocess, background"),
+        ("eval.format=tool", "did you mean 'toolrl'"),
     ],
 )
 def test_errors_are_one_clear_line(override, expected):
@@ -71,11 +73,14 @@ def test_errors_are_one_clear_line(override, expected):
     assert expected in one_line(exc)
 
 
-def test_grpo_extra_is_checked_against_trl():
+def test_grpo_extra_still_works_and_is_checked_against_trl():
+    """The old `extra:` passthrough: its keys are merged up into the section (which takes any GRPOConfig field)."""
     with pytest.raises(UserError) as exc:
         load_config("rest", ["grpo.extra={top_entropy_quantil: 0.2}"])
-    assert "did you mean 'top_entropy_quantile'" in one_line(exc)
-    assert load_config("rest", ["grpo.extra={top_entropy_quantile: 0.2}"]).grpo.extra == {"top_entropy_quantile": 0.2}
+    assert "did you mean 'grpo.extra.top_entropy_quantile'" in one_line(exc)
+    cfg = load_config("rest", ["grpo.extra={top_entropy_quantile: 0.2}"])
+    assert cfg.grpo.top_entropy_quantile == 0.2 and "extra" not in cfg.grpo.to_dict()
+    assert cfg == load_config("rest", ["grpo.top_entropy_quantile=0.2"])
 
 
 def test_unknown_preset_suggests():
@@ -120,3 +125,18 @@ def test_cli_exit_code_and_single_line(capsys):
     assert main(["train", "--config", "rest", "--set", "grpo.epsilom=0.3"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "did you mean 'grpo.epsilon'" in err
+
+
+def test_eval_mode_and_format_choices():
+    """`eval.format` takes what `rest eval --format` takes; `eval.mode` defaults to auto (background with several ranks)."""
+    import argparse
+
+    from harness.cli import build_parser
+    from trainer.config import EVAL_FORMATS
+
+    cfg = load_config("rest", ["eval.mode=background", "eval.format=toolrl"])
+    assert (cfg.eval.mode, cfg.eval.format) == ("background", "toolrl")
+    assert load_config("rest").eval.mode == "auto"
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    fmt = next(a for a in sub.choices["eval"]._actions if "--format" in a.option_strings)
+    assert tuple(fmt.choices) == EVAL_FORMATS
