@@ -181,3 +181,131 @@ def test_real_trainer_two_steps_each_checkpoint_scored(tmp_path, tiny_model_dir)
         assert (out / f"checkpoint-{step}" / "eval" / "summary.json").is_file()
     board = json.loads((out / "leaderboard" / "board.json").read_text())
     assert sorted(r["step"] for r in board["rows"]) == [1, 2]
+
+
+# ---------------------------------------------------------------- background mode (multi-process training)
+
+FAKE_EVAL = """
+import json, pathlib, sys, time
+ckpt, go, acc = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), float(sys.argv[3])
+while not go.exists():
+    time.sleep(0.02)
+if acc < 0:
+    sys.exit("boom: fake evaluation failed")
+(ckpt / "eval").mkdir(parents=True, exist_ok=True)
+summary = {"schema": "rest-harness/summary/v1", "model": str(ckpt),
+           "tasks": {"test:parity": {"correct": int(acc * 4), "total": 4, "accuracy": acc}}}
+(ckpt / "eval" / "summary.json").write_text(json.dumps(summary))
+print("fake eval done")
+"""
+
+
+def fake_command(cb: CheckpointEvalCallback, go: Path, acc: float = 0.75) -> None:
+    """`rest eval` replaced by a script that waits for `go` to exist, then writes a summary (no model)."""
+    import sys
+
+    cb.subprocess_command = lambda ckpt: [sys.executable, "-c", FAKE_EVAL, str(ckpt), str(go), str(acc)]
+
+
+def test_background_eval_returns_at_once_and_is_recorded_later(tmp_path, capsys):
+    import time
+
+    out, go = tmp_path / "run5", tmp_path / "go"
+    cb = CheckpointEvalCallback(["test:parity"], mode="background", n_boot=20)
+    fake_command(cb, go)
+    args, state3 = fake_save(out, 3, None)
+    t0 = time.perf_counter()
+    cb.on_save(args, state3, control=None)
+    assert time.perf_counter() - t0 < 5 and len(cb.pending) == 1  # the child blocks until `go`: we did not wait
+    cb.on_step_end(args, state3, control=None)
+    assert len(cb.pending) == 1 and not (out / "metrics.jsonl").exists()  # still running: nothing recorded yet
+    _, state5 = fake_save(out, 5, None)
+    cb.on_save(args, state5, control=None)  # a second checkpoint while the first is still evaluated
+    assert [p.step for p in cb.pending] == [3, 5]
+    go.touch()
+    cb.pending[0].proc.wait(timeout=120)
+    cb.on_log(args, state5, control=None, logs={"loss": 1.0})
+    assert lines(out / "metrics.jsonl")[0]["step"] == 3
+    cb.on_train_end(args, state5, control=None)  # waits for what is still running
+    recs = lines(out / "metrics.jsonl")
+    assert [(r["step"], r["checkpoint"], r["eval/test:parity"]) for r in recs] == [
+        (3, "checkpoint-3", 0.75), (5, "checkpoint-5", 0.75)]
+    assert not cb.pending and [r["step"] for r in cb.history] == [3, 5]
+    assert "fake eval done" in (out / "checkpoint-3" / "eval" / "eval.log").read_text()
+    board = json.loads((out / "leaderboard" / "board.json").read_text())
+    assert sorted(r["step"] for r in board["rows"]) == [3, 5]
+
+
+def test_background_eval_failure_is_recorded_not_raised(tmp_path, capsys):
+    out, go = tmp_path / "run6", tmp_path / "go"
+    go.touch()
+    cb = CheckpointEvalCallback(["test:parity"], mode="background", leaderboard=False)
+    fake_command(cb, go, acc=-1)
+    args, state = fake_save(out, 2, None)
+    cb.on_save(args, state, control=None)
+    cb.on_train_end(args, state, control=None)
+    (rec,) = lines(out / "metrics.jsonl")
+    assert rec["step"] == 2 and rec["eval_error"] == "RuntimeError: rest eval exited with 1: boom: fake evaluation failed"
+    assert (out / "checkpoint-2" / "eval" / "error.txt").is_file()
+    assert "checkpoint-2 evaluation failed" in capsys.readouterr().err
+
+
+def test_mode_auto_is_background_with_several_processes(tmp_path, capsys):
+    from trainer.eval_callback import resolve_mode
+
+    assert resolve_mode("auto", 1) == ("inprocess", None)
+    assert resolve_mode("subprocess", 1) == ("subprocess", None)
+    mode, note = resolve_mode("auto", 8)
+    assert mode == "background" and "8 processes" in note and "\n" not in note
+    mode, note = resolve_mode("inprocess", 2)
+    assert mode == "background" and "eval.mode inprocess would hold the other ranks" in note
+    cb = CheckpointEvalCallback(["test:parity"])
+    assert cb.mode == "auto"
+    ddp = SimpleNamespace(world_size=4, process_index=0, output_dir=str(tmp_path))
+    cb.on_train_begin(ddp, SimpleNamespace(is_world_process_zero=True), control=None)
+    assert cb.mode == "background" and capsys.readouterr().out.count("\n") == 1
+
+
+def test_several_processes_wait_only_after_the_final_save(tmp_path, capsys):
+    out, go = tmp_path / "run7", tmp_path / "go"
+    cb = CheckpointEvalCallback(["test:parity"], mode="background", leaderboard=False)
+    fake_command(cb, go)
+    _, state = fake_save(out, 4, None)
+    ddp = SimpleNamespace(world_size=2, process_index=0, output_dir=str(out))
+    cb.on_save(ddp, state, control=None)
+    cb.on_train_end(ddp, state, control=None)  # ZeRO-3/FSDP saves are collectives: rank 0 must not block here
+    assert len(cb.pending) == 1 and "collected after the final save" in capsys.readouterr().out
+    go.touch()
+    (rec,) = cb.finish(out)
+    assert rec["step"] == 4 and rec["eval/test:parity"] == 0.75 and not cb.pending
+
+
+def test_child_env_drops_the_ranks_distributed_variables(monkeypatch):
+    from trainer.eval_callback import _child_env
+
+    for k, v in (("RANK", "0"), ("WORLD_SIZE", "8"), ("MASTER_PORT", "29500"), ("KEEP_ME", "1")):
+        monkeypatch.setenv(k, v)
+    env = _child_env()
+    assert "RANK" not in env and "WORLD_SIZE" not in env and "MASTER_PORT" not in env
+    assert env["KEEP_ME"] == "1" and env["TOKENIZERS_PARALLELISM"] == "false"
+
+
+def test_real_trainer_background_mode_records_every_checkpoint(tmp_path, tiny_model_dir):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    ids = tok("call get_weather(city='Paris')")["input_ids"]
+    data = [{"input_ids": torch.tensor(ids), "labels": torch.tensor(ids)} for _ in range(3)]
+    out, go = tmp_path / "trained-bg", tmp_path / "go"
+    go.touch()
+    targs = TrainingArguments(output_dir=str(out), max_steps=3, save_steps=1, save_strategy="steps",
+                              per_device_train_batch_size=1, report_to=[], use_cpu=True, logging_steps=1,
+                              learning_rate=1e-3, save_only_model=True, disable_tqdm=True)
+    cb = CheckpointEvalCallback(["test:parity"], mode="background", n_boot=20)
+    fake_command(cb, go, acc=0.5)
+    Trainer(model=model, args=targs, train_dataset=data, processing_class=tok, callbacks=[cb]).train()
+    recs = [r for r in lines(out / "metrics.jsonl") if "checkpoint" in r]
+    assert sorted((r["step"], r["eval/test:parity"]) for r in recs) == [(1, 0.5), (2, 0.5), (3, 0.5)]
+    assert not cb.pending

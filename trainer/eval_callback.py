@@ -1,12 +1,23 @@
 """Score every saved checkpoint with the same harness code as `rest eval`.
 
-On each save the checkpoint is evaluated on the configured tasks (in this
-process with an HF backend built from the checkpoint dir, or in a `rest eval`
-subprocess that gives its memory back on exit), the summary lands in
-`checkpoint-N/eval/summary.json` (the `rest eval` schema), `eval/<task>`
-accuracies go to W&B (if a run is active) and to OUTPUT_DIR/metrics.jsonl,
-and OUTPUT_DIR/leaderboard/ is rebuilt with the checkpoint as a row. A failed
-evaluation is recorded (`eval_error` line) and never stops training.
+On each save the checkpoint is evaluated on the configured tasks, the summary
+lands in `checkpoint-N/eval/summary.json` (the `rest eval` schema), `eval/<task>`
+accuracies go to W&B (if a run is active) and to OUTPUT_DIR/metrics.jsonl (a
+record with the checkpoint's step), and OUTPUT_DIR/leaderboard/ is rebuilt with
+the checkpoint as a row. A failed evaluation is recorded (`eval_error` line) and
+never stops training. Modes:
+
+- `inprocess`: an HF backend built from the checkpoint dir, in this process;
+- `subprocess`: a `rest eval` child process (gives its memory back on exit),
+  waited for;
+- `background`: the same child process, not waited for. With several
+  processes (DDP, DeepSpeed, FSDP) rank 0 must not evaluate synchronously: the
+  other ranks would wait in the next collective until NCCL times out. So the
+  child is started and training goes on; finished evaluations are collected at
+  the next step end or log event, and the rest are waited for at train end.
+- `auto` (the default): `background` when the run has more than one process,
+  else `inprocess`; a synchronous mode asked for with several processes is
+  switched to `background` too. One line says so.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ import subprocess
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +37,7 @@ from transformers import TrainerCallback
 
 from harness.types import UserError
 
-MODES = ("inprocess", "subprocess")
+MODES = ("auto", "inprocess", "subprocess", "background")
 # backend kwargs that `rest eval` can take as flags (subprocess mode)
 _CLI_FLAGS = {"device": "--device", "dtype": "--dtype", "threads": "--threads", "adapter": "--adapter"}
 
@@ -43,6 +55,26 @@ def metrics_from_summary(summary: dict[str, Any], prefix: str = "eval/") -> dict
             if isinstance(val, (int, float)):
                 out[f"{prefix}{bench}/overall"] = float(val)
     return out
+
+
+def resolve_mode(mode: str, world_size: int) -> tuple[str, str | None]:
+    """(mode to run, line to print or None): evaluation never blocks the other ranks of a multi-process run."""
+    if world_size > 1 and mode != "background":
+        why = "" if mode == "auto" else f" (eval.mode {mode} would hold the other ranks at the next collective)"
+        return "background", (f"[eval] {world_size} processes: checkpoints are evaluated by background `rest eval` "
+                               f"processes while training goes on{why}")
+    return ("inprocess" if mode == "auto" else mode), None
+
+
+@dataclass
+class _Pending:
+    """A background `rest eval` of one checkpoint."""
+
+    step: int
+    ckpt: Path
+    proc: subprocess.Popen
+    log: Any
+    t0: float
 
 
 def append_metrics(path: Path, record: dict[str, Any]) -> None:
@@ -82,12 +114,13 @@ class CheckpointEvalCallback(TrainerCallback):
 
     tasks: task names or groups (`rest eval --tasks`), checked when the callback is built.
     limit: first N samples per task (speed), None = all.
-    mode: "inprocess" (HF backend in this process) or "subprocess" (`rest eval` child process).
-    backend_kwargs: passed to the backend (device, dtype, threads, ...); in subprocess mode only
-    those `rest eval` has flags for.
+    mode: auto, inprocess, subprocess or background (module docstring).
+    fmt: the prompt format (`rest eval --format`; the paper scores BFCL in ToolRL's format).
+    backend_kwargs: passed to the backend (device, dtype, threads, ...); in the child-process modes
+    only those `rest eval` has flags for.
     """
 
-    def __init__(self, tasks: list[str] | str, limit: int | None = None, mode: str = "inprocess", *,
+    def __init__(self, tasks: list[str] | str, limit: int | None = None, mode: str = "auto", *,
                  fmt: str = "auto", max_new_tokens: int = 256, batch_size: int = 8, backend: str = "hf",
                  leaderboard: bool = True, n_boot: int = 200, timeout_s: float | None = None,
                  **backend_kwargs: Any) -> None:
@@ -99,7 +132,7 @@ class CheckpointEvalCallback(TrainerCallback):
             raise UserError("eval limit must be a positive integer or None")
         spec = ",".join(tasks) if isinstance(tasks, (list, tuple)) else str(tasks)
         self.tasks = registry.expand(spec)
-        if mode == "subprocess":
+        if mode in ("subprocess", "background"):  # with auto, options `rest eval` lacks are dropped if it goes background
             unknown = sorted(set(backend_kwargs) - set(_CLI_FLAGS))
             if unknown:
                 raise UserError(f"subprocess eval cannot pass backend options {', '.join(unknown)}; "
@@ -109,6 +142,8 @@ class CheckpointEvalCallback(TrainerCallback):
         self.leaderboard, self.n_boot, self.timeout_s = leaderboard, n_boot, timeout_s
         self.backend_kwargs = backend_kwargs
         self.history: list[dict[str, Any]] = []  # one metrics record per evaluated checkpoint
+        self.pending: list[_Pending] = []  # background evaluations not collected yet
+        self._resolved = False
 
     # -- evaluation ---------------------------------------------------------------------------------
     def _eval_inprocess(self, ckpt: Path) -> dict[str, Any]:
@@ -145,46 +180,131 @@ class CheckpointEvalCallback(TrainerCallback):
         if self.limit is not None:
             cmd += ["--limit", str(self.limit)]
         for key, val in self.backend_kwargs.items():
-            if val is not None:
+            if val is not None and key in _CLI_FLAGS:
                 cmd += [_CLI_FLAGS[key], str(val)]
         return cmd
 
     def _eval_subprocess(self, ckpt: Path) -> dict[str, Any]:
         proc = subprocess.run(self.subprocess_command(ckpt), capture_output=True, text=True, timeout=self.timeout_s,
-                              env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+                              env=_child_env())
         (ckpt / "eval").mkdir(parents=True, exist_ok=True)
         (ckpt / "eval" / "eval.log").write_text(proc.stdout + proc.stderr)
-        if proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise RuntimeError(f"rest eval exited with {proc.returncode}: {tail}")
-        return json.loads((ckpt / "eval" / "summary.json").read_text())
+        return _read_summary(ckpt, proc.returncode, proc.stderr)
 
     def evaluate(self, ckpt: Path) -> dict[str, Any]:
-        """Run the configured evaluation on one checkpoint dir; returns its summary (also on disk)."""
+        """Run the configured evaluation on one checkpoint dir, waiting for it; returns its summary (also on disk)."""
         return self._eval_inprocess(ckpt) if self.mode == "inprocess" else self._eval_subprocess(ckpt)
 
-    # -- Trainer hook -------------------------------------------------------------------------------
-    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if not getattr(state, "is_world_process_zero", True):
-            return
-        self.evaluate_checkpoint(Path(args.output_dir), int(state.global_step), kwargs.get("processing_class"))
-
-    def evaluate_checkpoint(self, output_dir: Path, step: int, processing_class: Any = None) -> dict[str, Any]:
-        """Evaluate OUTPUT_DIR/checkpoint-STEP, record metrics, refresh the run's board; never raises."""
+    # -- background mode ----------------------------------------------------------------------------
+    def start_background(self, output_dir: Path, step: int, processing_class: Any = None) -> None:
+        """Start `rest eval` on OUTPUT_DIR/checkpoint-STEP and return at once; `collect` records it later."""
         ckpt = output_dir / f"checkpoint-{step}"
-        record: dict[str, Any] = {"step": step, "checkpoint": ckpt.name}
         t0 = time.perf_counter()
         try:
             if not ckpt.is_dir():
                 raise FileNotFoundError(f"checkpoint directory {ckpt} was not written")
             _ensure_tokenizer(ckpt, processing_class)
+            (ckpt / "eval").mkdir(parents=True, exist_ok=True)
+            log = open(ckpt / "eval" / "eval.log", "w")  # noqa: SIM115  # closed in collect()
+            proc = subprocess.Popen(self.subprocess_command(ckpt), stdout=log, stderr=subprocess.STDOUT, env=_child_env())
+        except Exception as exc:
+            self._record(output_dir, step, ckpt, None, exc, t0)
+            return
+        self.pending.append(_Pending(step, ckpt, proc, log, t0))
+
+    def collect(self, output_dir: Path, wait: bool = False) -> list[dict[str, Any]]:
+        """Record the background evaluations that have finished (all of them with `wait`); never raises."""
+        done = []
+        for p in list(self.pending):
+            if p.proc.poll() is None:
+                elapsed = time.perf_counter() - p.t0
+                if not wait and (self.timeout_s is None or elapsed < self.timeout_s):
+                    continue
+                try:
+                    p.proc.wait(timeout=None if self.timeout_s is None else max(0.0, self.timeout_s - elapsed))
+                except subprocess.TimeoutExpired:
+                    p.proc.kill()
+                    p.proc.wait()
+            self.pending.remove(p)
+            p.log.close()
+            summary, error = None, None
+            try:
+                summary = _read_summary(p.ckpt, p.proc.returncode, (p.ckpt / "eval" / "eval.log").read_text())
+            except Exception as exc:
+                error = exc
+            done.append(self._record(output_dir, p.step, p.ckpt, summary, error, p.t0))
+        return done
+
+    # -- Trainer hooks ------------------------------------------------------------------------------
+    def _resolve(self, args: Any) -> None:
+        if self._resolved:
+            return
+        self._resolved = True
+        self.mode, note = resolve_mode(self.mode, int(getattr(args, "world_size", 1) or 1))
+        if note and getattr(args, "process_index", 0) == 0:
+            print(note)
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._resolve(args)
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._resolve(args)
+        if not getattr(state, "is_world_process_zero", True):
+            return
+        if self.mode == "background":
+            self.start_background(Path(args.output_dir), int(state.global_step), kwargs.get("processing_class"))
+        else:
+            self.evaluate_checkpoint(Path(args.output_dir), int(state.global_step), kwargs.get("processing_class"))
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.pending and getattr(state, "is_world_process_zero", True):
+            self.collect(Path(args.output_dir))
+
+    on_log = on_step_end
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Wait for the evaluations still running; with several processes only after the final save
+        (`finish`, called by trainer.run.train), since saving a sharded model is a collective of all ranks."""
+        if not self.pending or not getattr(state, "is_world_process_zero", True):
+            return
+        if int(getattr(args, "world_size", 1) or 1) > 1:
+            print(f"[eval] {len(self.pending)} checkpoint evaluation(s) still running; collected after the final save")
+            return
+        self.finish(Path(args.output_dir))
+
+    def finish(self, output_dir: Path) -> list[dict[str, Any]]:
+        """Wait for and record every background evaluation still running (no-op when none)."""
+        if self.pending:
+            print(f"[eval] waiting for {len(self.pending)} checkpoint evaluation(s) still running")
+        return self.collect(Path(output_dir), wait=True)
+
+    def evaluate_checkpoint(self, output_dir: Path, step: int, processing_class: Any = None) -> dict[str, Any]:
+        """Evaluate OUTPUT_DIR/checkpoint-STEP now, record metrics, refresh the run's board; never raises."""
+        ckpt = output_dir / f"checkpoint-{step}"
+        t0 = time.perf_counter()
+        summary, error = None, None
+        try:
+            if not ckpt.is_dir():
+                raise FileNotFoundError(f"checkpoint directory {ckpt} was not written")
+            _ensure_tokenizer(ckpt, processing_class)
             summary = self.evaluate(ckpt)
-            record.update(metrics_from_summary(summary))
         except Exception as exc:  # a broken evaluation must not kill hours of training
-            record["eval_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            error = exc
+        return self._record(output_dir, step, ckpt, summary, error, t0)
+
+    def _record(self, output_dir: Path, step: int, ckpt: Path, summary: dict[str, Any] | None,
+                error: BaseException | None, t0: float) -> dict[str, Any]:
+        """metrics.jsonl line (at the checkpoint's step), W&B, history and board for one finished evaluation."""
+        record: dict[str, Any] = {"step": step, "checkpoint": ckpt.name}
+        if error is None and summary is not None:
+            record.update(metrics_from_summary(summary))
+        else:
+            error = error or RuntimeError("the evaluation produced no summary")
+            record["eval_error"] = f"{type(error).__name__}: {error}"[:500]
             try:
                 (ckpt / "eval").mkdir(parents=True, exist_ok=True)
-                (ckpt / "eval" / "error.txt").write_text(traceback.format_exc())
+                (ckpt / "eval" / "error.txt").write_text(
+                    "".join(traceback.format_exception(type(error), error, error.__traceback__)))
             except OSError:
                 pass
             print(f"[eval] checkpoint-{step} evaluation failed: {record['eval_error']}", file=sys.stderr)
@@ -200,6 +320,20 @@ class CheckpointEvalCallback(TrainerCallback):
             except Exception as exc:  # the board is a convenience; the summary is already on disk
                 print(f"[eval] leaderboard update failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return record
+
+
+def _child_env() -> dict[str, str]:
+    """The `rest eval` child's environment: no tokenizer thread pools, no torch.distributed variables of the
+    training ranks (the child is a single process of its own)."""
+    dist = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "GROUP_RANK")
+    return {**{k: v for k, v in os.environ.items() if k not in dist}, "TOKENIZERS_PARALLELISM": "false"}
+
+
+def _read_summary(ckpt: Path, returncode: int, output: str) -> dict[str, Any]:
+    if returncode != 0:
+        tail = (output.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"rest eval exited with {returncode}: {tail}")
+    return json.loads((ckpt / "eval" / "summary.json").read_text())
 
 
 def _ensure_tokenizer(ckpt: Path, processing_class: Any) -> None:
