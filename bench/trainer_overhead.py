@@ -51,11 +51,11 @@ def round_order(rnd: int) -> tuple[str, str]:
     return ("grpo", "rest") if rnd % 2 == 0 else ("rest", "grpo")
 
 
-def summarize(rounds: list[dict[str, list[float]]]) -> dict[str, float]:
+def summarize(rounds: list[dict[str, list[float]]], prefix: str = "ratio") -> dict[str, float]:
     """Per-round ratio of median step times -> median, min, max (pure: tests and the JSON use it)."""
     ratios = [statistics.median(r["rest"]) / statistics.median(r["grpo"]) for r in rounds]
-    return {"ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
-            "ratios": ratios}
+    return {f"{prefix}_median": statistics.median(ratios), f"{prefix}_min": min(ratios), f"{prefix}_max": max(ratios),
+            f"{prefix}s": ratios}
 
 
 def main() -> int:
@@ -91,8 +91,18 @@ def main() -> int:
                         holdout=(), log=lambda _: None)
 
     class StepTimes(TrainerCallback):
+        """Wall step time (TRL's `step_time`) and this process's CPU time per step (generation included): CPU time
+        is far less sensitive to other jobs on the machine than wall time."""
+
         def __init__(self):
-            self.times, self.overhead = [], []
+            self.times, self.overhead, self.cpu = [], [], []
+            self._cpu0 = 0.0
+
+        def on_step_begin(self, a, state, control, **kw):
+            self._cpu0 = time.process_time()
+
+        def on_step_end(self, a, state, control, **kw):
+            self.cpu.append(time.process_time() - self._cpu0)
 
         def on_log(self, a, state, control, logs=None, **kw):
             if logs and "step_time" in logs:
@@ -101,10 +111,12 @@ def main() -> int:
                     self.overhead.append(logs["rest/overhead_s"] + logs.get("rest/loss_overhead_s", 0.0))
 
     rounds: list[dict[str, list[float]]] = []
+    cpu_rounds: list[dict[str, list[float]]] = []
     overhead: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         for rnd in range(args.rounds):
             times: dict[str, list[float]] = {}
+            cpu: dict[str, list[float]] = {}
             for arm in round_order(rnd):
                 cfg = load_config(arm, [
                     f"output_dir={tmp}/{arm}{rnd}", f"grpo.max_steps={args.steps}", "grpo.use_cpu=true", "grpo.bf16=false",
@@ -122,17 +134,22 @@ def main() -> int:
                 print(f"round {rnd} {arm}: {time.perf_counter() - t0:.1f}s, step times {[round(t, 3) for t in cb.times]}",
                       flush=True)
                 times[arm] = cb.times[1:]
+                cpu[arm] = cb.cpu[1:]
                 if arm == "rest":
                     overhead.extend(cb.overhead[1:])
             rounds.append(times)
+            cpu_rounds.append(cpu)
     load_end = os.getloadavg()
     s = summarize(rounds)
+    c = summarize(cpu_rounds, "cpu_ratio")
     g = statistics.median(t for rd in rounds for t in rd["grpo"])
     r = statistics.median(t for rd in rounds for t in rd["rest"])
     print(f"model={args.model} batch={args.batch} completion={args.completion} steps/run={args.steps} rounds={args.rounds}")
     print(f"median step time over all rounds: grpo {g:.3f}s  rest {r:.3f}s")
     print(f"rest/grpo ratio: median over {len(rounds)} rounds {s['ratio_median']:.3f}x "
           f"(min {s['ratio_min']:.3f}x, max {s['ratio_max']:.3f}x; target <= {TARGET}x)")
+    print(f"rest/grpo CPU-time ratio: median {c['cpu_ratio_median']:.3f}x "
+          f"(min {c['cpu_ratio_min']:.3f}x, max {c['cpu_ratio_max']:.3f}x)")
     oh = statistics.median(overhead) if overhead else None
     if oh is not None:
         print(f"ResT in-process overhead (labelling, weights, entropy bookkeeping, metrics; timed inside the trainer): "
@@ -143,11 +160,13 @@ def main() -> int:
         "args": vars(args), "host": platform.node(), "cpus": os.cpu_count(),
         "load_start": load_start, "load_end": load_end, "wall_s": round(time.time() - t_start, 1),
         "rounds": rounds, **s, "target": TARGET, "pass": s["ratio_median"] <= TARGET,
+        "cpu_rounds": cpu_rounds, **c, "torch_threads": __import__("torch").get_num_threads(),
         "grpo_step_median_s": g, "rest_step_median_s": r, "rest_overhead_median_s": oh,
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"trainer_overhead_{dt.date.fromtimestamp(t_start).isoformat()}_{args.model}.json"
+    stamp = dt.datetime.fromtimestamp(t_start).strftime("%Y-%m-%dT%H%M")
+    path = out / f"trainer_overhead_{stamp}_{args.model}_t{args.threads or 'default'}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")
     return 0

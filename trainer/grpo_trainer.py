@@ -43,7 +43,7 @@ from trl import GRPOTrainer
 from harness.types import UserError
 from trainer.clock import RolloutClock, planned_rollouts
 from trainer.regions import Region, RegionLabeller
-from trainer.token_weighting import batch_token_weights
+from trainer.token_weighting import regions_tensor, weight_matrix
 from trainer.weights import EntropyTracker, WeightConfig, region_weights
 
 SUPPORTED_TRL = "1.16."
@@ -128,25 +128,20 @@ class RestGRPOTrainer(GRPOTrainer):
         lengths = completion_mask.sum(1).tolist()  # completion_mask is a prefix of ones (or all zero if masked)
         ids = completion_ids.tolist()
         labels = self.labeller.label_batch([row[: int(n)] for row, n in zip(ids, lengths, strict=True)])
-        regions = torch.zeros_like(completion_ids)
-        for i, row in enumerate(labels):
-            if row:
-                regions[i, : len(row)] = torch.tensor(row, dtype=regions.dtype)
+        regions = regions_tensor(labels, tuple(completion_ids.shape), completion_ids.device)  # one copy, not one per row
         region_w = self._current_region_weights() if mode == "train" else (self.last_region_weights or self._current_region_weights())
         if mode == "train":
             self.last_region_weights = region_w
         unlabelled_frac = 0.0
         if self.weight_mode == "uniform":
             weights = torch.ones_like(mask, dtype=torch.float32)
-        else:
-            batch = batch_token_weights(labels, region_w, self.weight_config)
-            weights = torch.zeros_like(mask, dtype=torch.float32)
-            for i, w in enumerate(batch.rows):
-                if w:
-                    weights[i, : len(w)] = torch.tensor(w, dtype=torch.float32)
-            weights = weights * mask
-            unlabelled_frac = batch.unlabelled_frac
-            if any(batch.unlabelled) and not self._warned_unlabelled:
+        else:  # vectorised batch_token_weights (trainer/token_weighting.py)
+            n_labelled = torch.tensor([len(r) for r in labels], dtype=torch.long)
+            weights, fallback = weight_matrix(regions, n_labelled, region_w, self.weight_config)
+            weights = weights.to(mask.device) * mask
+            has_tokens = int((n_labelled > 0).sum())
+            unlabelled_frac = float(fallback.sum()) / has_tokens if has_tokens else 0.0
+            if bool(fallback.any()) and not self._warned_unlabelled:
                 self._warned_unlabelled = True
                 warnings.warn(
                     "ResT: some completions hold no ToolRL region (no <think>/<tool_call>/<response> tags: another "

@@ -47,3 +47,45 @@ def batch_token_weights(
         rows.append(w)
         flags.append(fallback)
     return BatchWeights(rows, flags)
+
+
+# ---------------------------------------------------------------- the same, vectorised (the GRPO rollout path)
+
+
+def regions_tensor(labels: Sequence[Sequence[int]], shape: tuple[int, int], device=None):
+    """(B, T) int64 region ids from per-row label lists (row i fills its first len(labels[i]) columns), built with
+    one tensor copy instead of a tensor per row."""
+    import itertools
+
+    import torch
+
+    lengths = torch.tensor([len(r) for r in labels], dtype=torch.long)
+    out = torch.zeros(shape, dtype=torch.long)
+    valid = torch.arange(shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
+    out[valid] = torch.tensor(list(itertools.chain.from_iterable(labels)), dtype=torch.long)
+    return out.to(device) if device is not None else out
+
+
+def weight_matrix(regions, lengths, region_w: Mapping[int, float], cfg: WeightConfig, fallback_uniform: bool = True):
+    """`batch_token_weights` on tensors: (B, T) float32 weights and the (B,) bool rows that fell back to uniform.
+
+    regions: (B, T) region ids; lengths: (B,) labelled tokens per row (a prefix). Computed in float64 like the
+    Python version (equal to it up to float rounding of the per-row mean), without a Python loop over tokens.
+    """
+    import torch
+
+    valid = torch.arange(regions.shape[1], device=regions.device).unsqueeze(0) < lengths.to(regions.device).unsqueeze(1)
+    n_regions = max(int(regions.max()) + 1 if regions.numel() else 1, max(region_w, default=0) + 1)
+    lut = torch.zeros(n_regions, dtype=torch.float64, device=regions.device)
+    for r, w in region_w.items():
+        lut[int(r)] = float(w)
+    raw = lut[regions] * valid
+    clamped = torch.where(raw > 0, raw.clamp(cfg.clamp_min, cfg.clamp_max), torch.zeros_like(raw))
+    count = (clamped > 0).sum(1, keepdim=True)
+    mean = clamped.sum(1, keepdim=True) / count.clamp(min=1)
+    scale = torch.where((count > 0) & (mean != 1.0), 1.0 / mean.clamp(min=cfg.eps), torch.ones_like(mean))
+    weights = clamped * scale
+    fallback = (count.squeeze(1) == 0) & (lengths.to(regions.device) > 0)
+    if fallback_uniform:
+        weights = torch.where(fallback.unsqueeze(1) & valid, torch.ones_like(weights), weights)
+    return weights.float(), fallback
