@@ -186,6 +186,12 @@ class SftTrainConfig(TrlSection):
         "packing": False,  # one row per sequence: the region labeller reads each completion whole
     }
 
+    def _set(self, key: str, value: Any, where: str) -> None:
+        if key == "save_steps" and value is None:  # config.yaml of runs before the sections took TRL's fields
+            self._values.pop("save_steps", None)
+            return
+        super()._set(key, value, where)
+
     def trl_kwargs(self) -> dict[str, Any]:
         out = super().trl_kwargs()
         if self.is_set("save_steps") and not self.is_set("save_strategy"):

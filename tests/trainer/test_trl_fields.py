@@ -124,3 +124,19 @@ def test_other_trl_versions_are_introspected_once_and_cached(tmp_path, monkeypat
         assert (tmp_path / "trl_fields" / "trl-9.9.9_transformers-0.0.1.json").is_file()
     finally:
         trl_fields.schema.cache_clear()
+
+
+def test_config_yaml_of_runs_before_the_change_still_loads():
+    """OUTPUT_DIR/config.yaml written by the hand-copied sections (incl. `extra: {}`, SFT `save_steps: null`) loads:
+    `--resume` of an older run keeps working, with the same values."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    old, new = load_config(data / "old_config_rest.yaml").grpo, load_config("rest").grpo
+    assert "extra" not in old.to_dict() and len(old.to_dict()) > len(new.to_dict())  # the old dump listed every field
+    for key in set(old.to_dict()) | set(new.to_dict()):  # and the presets still resolve to the same values
+        assert getattr(old, key) == getattr(new, key), key
+    old_sft, new_sft = load_sft_config(data / "old_config_sft.yaml").sft, load_sft_config("sft").sft
+    assert not old_sft.is_set("save_steps") and old_sft.trl_kwargs()["save_strategy"] == "no"
+    for key in set(old_sft.to_dict()) | set(new_sft.to_dict()):
+        assert getattr(old_sft, key) == getattr(new_sft, key), key
