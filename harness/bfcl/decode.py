@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from harness.bfcl.decode_java_js import parse_java, parse_javascript
+from harness.bfcl.decode_limits import check_length
 from harness.bfcl.decode_native import (
     decode_json_calls,
     decode_llama_json,
@@ -38,6 +39,7 @@ def decode_ast(text: str, language: str = "python", *, keep_positional: bool = F
     """
     if not isinstance(text, str):
         raise DecodeError(f"expected model text, got {type(text).__name__}")
+    check_length(text)
     if language == "python":
         return parse_calls(text, keep_positional=keep_positional)
     wrapped = preprocess(text)

@@ -10,6 +10,10 @@ purpose, quirks included, because scores depend on it:
   non-ASCII input; Java re-joins nested nodes without whitespace;
 - positional identifiers (and JS `true`) are kept under the key None; a name
   given twice is an error.
+
+Before tree-sitter sees the text, and before its recursive `sexp()` sees the
+tree, `decode_limits` bounds the text's length and the tree's depth: a result
+nested ~15,000 deep otherwise overflows the C stack (exit 139).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from harness.bfcl.errors import DecodeError
+from harness.bfcl.decode_limits import MAX_NESTING, check_text, tree_depth
+from harness.bfcl.errors import DecodeError, InputTooLarge
 
 
 @cache
@@ -34,11 +39,14 @@ def _parser(language: str) -> Any:
 
 
 def _parse(source: str, language: str) -> Any:
+    check_text(source)
     try:
         data = source.encode("utf8")
     except UnicodeEncodeError as exc:
         raise DecodeError(f"text is not encodable as UTF-8: {exc}") from None
     root = _parser(language).parse(data).root_node
+    if tree_depth(root) > MAX_NESTING:  # operators nest too (`1+1+...`), so measure the tree itself
+        raise InputTooLarge(f"{language} output nested more than {MAX_NESTING} levels deep")
     if "ERROR" in root.sexp():
         raise DecodeError(f"{language} syntax error")
     return root

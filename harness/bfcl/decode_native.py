@@ -8,6 +8,10 @@ Each function mirrors the BFCL handler that reads that shape, so scores match:
 - `decode_mistral`: the Mistral FC handler (`[TOOL_CALLS][{"name", "arguments"}]`).
 All return BFCL's decoded form `[{"name": {param: value}}]` or raise DecodeError.
 Nothing is evaluated: where BFCL's Llama handler calls `eval`, we use `ast.literal_eval`.
+BFCL's regular expressions (`_JSON_LIST`, `_TOOL_CALL`) take quadratic time on
+text with many unclosed openings (`[{` or `<tool_call>` repeated: 240 KB took
+20-70 s), so their matches are found by linear scans proved equal to them
+(and tested against them); text over `decode_limits.MAX_TEXT_CHARS` is refused.
 """
 
 from __future__ import annotations
@@ -17,11 +21,55 @@ import json
 import re
 from typing import Any
 
+from harness.bfcl.decode_limits import check_length, check_text
 from harness.bfcl.errors import DecodeError
 
+# BFCL's patterns, kept as the specification the linear scans below are tested against.
 _JSON_LIST = re.compile(r"\[\s*{.*?}\s*(?:,\s*{.*?}\s*)*\]", re.DOTALL)
 _TOOL_CALL = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.DOTALL)
 _TOOL_CALL_LENIENT = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+_LIST_OPEN = re.compile(r"\[\s*{")
+_LIST_CLOSE = re.compile(r"}\s*\]")
+
+
+def json_list_span(text: str) -> str | None:
+    r"""What `_JSON_LIST.search(text).group(0)` returns, in linear time (None for no match).
+
+    Every match ends in `}\s*]`, and `{.*?}` can span anything, so a match
+    starts at the leftmost `[\s*{` exactly when some `}\s*]` follows its `{`;
+    the backtracking search then stops at the first such `}\s*]`, having
+    passed every `}` before it in order. No later start can succeed when the
+    leftmost one fails, which is where the regex spends quadratic time.
+    """
+    start = _LIST_OPEN.search(text)
+    if start is None:
+        return None
+    close = _LIST_CLOSE.search(text, start.end())
+    return None if close is None else text[start.start() : close.end()]
+
+
+def tool_call_blocks(text: str, lenient: bool = False) -> list[str]:
+    r"""What `_TOOL_CALL(_LENIENT).findall(text)` returns, in linear time.
+
+    From each opening tag the lazy group ends at the first closing tag (strict:
+    the first `\n</tool_call>`; lenient: the first `</tool_call>`, the group
+    being the text between them stripped of whitespace, as `\s*` on both sides
+    leaves it); when an opening tag has no closing tag after it, no later one
+    has either, so the scan stops.
+    """
+    open_tag, close_tag = ("<tool_call>", "</tool_call>") if lenient else ("<tool_call>\n", "\n</tool_call>")
+    blocks: list[str] = []
+    position = 0
+    while True:
+        opening = text.find(open_tag, position)
+        if opening < 0:
+            return blocks
+        begin = opening + len(open_tag)
+        closing = text.find(close_tag, begin)
+        if closing < 0:
+            return blocks
+        blocks.append(text[begin:closing].strip() if lenient else text[begin:closing])
+        position = closing + len(close_tag)
 
 
 def _loads(text: str) -> Any:
@@ -33,9 +81,10 @@ def _loads(text: str) -> Any:
 
 def decode_json_calls(source: str) -> list[dict[str, Any]]:
     """`[{"function": name, "parameters": {...}}, ...]`; unparseable JSON decodes to `[]` as in BFCL."""
-    match = _JSON_LIST.search(source)
-    if match:
-        source = match.group(0)
+    check_length(source)
+    match = json_list_span(source)
+    if match is not None:
+        source = match
     try:
         data = json.loads(source)
     except json.JSONDecodeError:
@@ -63,9 +112,9 @@ def decode_tool_call_tags(text: str, *, lenient: bool = False) -> list[dict[str,
     block at all gives `[]`. `lenient` (not BFCL) accepts any whitespace
     around the JSON and arguments given as a JSON string.
     """
-    pattern = _TOOL_CALL_LENIENT if lenient else _TOOL_CALL
+    check_length(text)
     blocks = []
-    for raw in pattern.findall(text):
+    for raw in tool_call_blocks(text, lenient):
         try:
             blocks.append(json.loads(raw))
         except (ValueError, RecursionError):
@@ -105,6 +154,7 @@ def decode_tool_calls_field(tool_calls: list[dict] | None) -> list[dict[str, dic
 
 def decode_llama_json(text: str) -> list[dict[str, Any]]:
     """Llama 3.x JSON tool calls: `{"name", "parameters"}` objects, a list of them, or `;`-separated."""
+    check_text(text)  # ast.literal_eval parses: memory grows with the text
     text = text.replace("<|python_tag|>", "")
     if ";" in text:
         calls = [_loads(part) for part in text.split(";")]
@@ -130,6 +180,7 @@ def decode_llama_json(text: str) -> list[dict[str, Any]]:
 
 def decode_mistral(text: str) -> list[dict[str, Any]]:
     """Mistral `[TOOL_CALLS][{"name": .., "arguments": {..}}, ...]` (the tag is optional)."""
+    check_length(text)
     body = text.strip()
     if body.startswith("[TOOL_CALLS]"):
         body = body[len("[TOOL_CALLS]") :]

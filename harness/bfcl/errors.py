@@ -14,3 +14,11 @@ class DecodeError(ValueError):
 
 class UnsafeExpression(DecodeError):
     """The output holds an expression we refuse to evaluate (BFCL would `eval` it)."""
+
+
+class InputTooLarge(DecodeError):
+    """The text is longer or nested deeper than the decoders accept (see `decode_limits`).
+
+    BFCL would try to parse it, and may exhaust memory or crash; the limits
+    are far beyond any real output, so this too is counted apart.
+    """
