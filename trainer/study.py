@@ -51,9 +51,9 @@ class StudySettings:
     prompts_per_step: int = 2
     num_generations: int = 4
     max_steps: int = 20
-    learning_rate: float = 1e-5
+    learning_rate: float = 2e-5
     temperature: float = 1.0
-    bf16: bool = True  # fp32 master weights + bf16 autocast (this CPU has AVX512-BF16)
+    bf16: bool = False  # fp32: measured faster than bf16 autocast here for SFT (2 steps: 63 s vs 95 s) and deterministic
     save_steps: int = 5
     eval_max_new_tokens: int = 256
     eval_batch_size: int = 16
