@@ -160,6 +160,7 @@ def run_original(args: argparse.Namespace) -> int:
                             "(harness.apibank.original.score is missing)") from exc
         raise
     rows = []
+    seen: dict[str, str] = {}
     for where, obj in read_jsonl(args.files):
         sid = obj.get("sample_id")
         if not isinstance(sid, int) or isinstance(sid, bool) or not isinstance(obj.get("pred"), str):
@@ -172,6 +173,10 @@ def run_original(args: argparse.Namespace) -> int:
             if not isinstance(obj.get("file"), str):
                 raise UserError(f"{where}: expected {{\"file\": str, \"sample_id\": int, \"pred\": str}}")
             row = {"file": obj["file"], "sample_id": sid, "pred": obj["pred"]}
+        key = _prediction_key(row, args.level)
+        if key in seen:  # each copy would count (400 copies of one correct call: 400/400)
+            raise UserError(f"{where}: duplicate prediction for {key} (first at {seen[key]})")
+        seen[key] = where
         rows.append(row)
     if not rows:
         raise UserError("no predictions in the given files")
@@ -182,6 +187,20 @@ def run_original(args: argparse.Namespace) -> int:
                      args.files)
     print_summary(original.summarize(results), f"API-Bank, original protocol, level {args.level} ({args.mode} mode)")
     return 0
+
+
+def _prediction_key(row: dict[str, Any], level: int) -> str:
+    """What names one prediction: file and sample_id (levels 1-2); sample_id and api_id, or the reply (level 3).
+
+    The CLI refuses a repeat (each copy would count: 400 copies of one correct call, 400/400). The
+    library scorer accepts repeats, since agreement corpora score many predictions per sample.
+    Built from reprs, so any JSON value is hashable here.
+    """
+    if level == 3:
+        if "api_id" in row:
+            return f"sample_id {row['sample_id']!r}, api_id {row['api_id']!r}"
+        return f"the reply of sample_id {row['sample_id']!r}"
+    return f"file {row['file']!r}, sample_id {row['sample_id']!r}"
 
 
 def print_summary(summary: dict[str, Any], title: str) -> None:

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from harness.bfcl.aggregate import bfcl_summary
-from harness.bfcl.scorefile import category_counts, read_result_files, score_lines, write_rows
+from harness.bfcl.scorefile import category_counts, check_out_path, read_result_files, score_lines, write_rows
 from harness.bfcl.scoring import FORMATS
 
 _SUBSCORE_LABELS = {
@@ -43,6 +43,8 @@ def _pct(agg: dict) -> str:
 
 
 def run_score(args: argparse.Namespace) -> int:
+    if args.out:
+        check_out_path(args.out, args.files)  # before any work: the input must survive
     lines = read_result_files(args.files)
     rows = score_lines(lines, args.format)
     if args.out:

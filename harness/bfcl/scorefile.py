@@ -2,7 +2,9 @@
 
 A result file holds one JSON object per line, `{"id": ..., "result": ...}`,
 exactly as `bfcl generate` writes it; the category comes from the id, so
-files may mix categories and the same id may appear in several files.
+files may mix categories. An id may appear only once across all the files
+read together: counting copies would let 400 copies of one correct answer
+score 400/400 (BFCL's own scorer raises on them too).
 Single-turn lines are scored with `scoring.score_output`; multi-turn lines
 (whose result is a list of turns) go to `harness.bfcl.multi_turn.scoring`.
 """
@@ -35,8 +37,9 @@ class ResultLine:
 
 
 def read_result_files(paths: Iterable[str | Path]) -> list[ResultLine]:
-    """Parse result files in order (file by file, line by line); bad input raises UserError."""
+    """Parse result files in order (file by file, line by line); bad input, a repeated id included, raises UserError."""
     out: list[ResultLine] = []
+    seen: dict[str, str] = {}
     for path in paths:
         p = Path(path)
         if not p.is_file():
@@ -58,6 +61,10 @@ def read_result_files(paths: Iterable[str | Path]) -> list[ResultLine]:
                     raise UserError(f"{p}:{lineno}: not a BFCL entry id: {test_id!r}") from None
                 if category not in data.CATEGORIES and not category.startswith(MULTI_TURN_PREFIX):
                     raise UserError(f"{p}:{lineno}: unknown or unsupported BFCL category {category!r} (id {test_id!r})")
+                if test_id in seen:
+                    raise UserError(f"{p}:{lineno}: duplicate id {test_id!r} (first at {seen[test_id]}); "
+                                    "each id must be scored once")
+                seen[test_id] = f"{p}:{lineno}"
                 out.append(ResultLine(str(p), lineno, test_id, category, obj["result"]))
     return out
 
@@ -136,13 +143,25 @@ def _multi_turn_scorer():
 
 
 def category_counts(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-    """{category: (correct, total)} over scored rows (duplicate ids each count)."""
+    """{category: (correct, total)} over scored rows (`read_result_files` has refused duplicate ids)."""
     counts: dict[str, list[int]] = {}
     for row in rows:
         c = counts.setdefault(row["category"], [0, 0])
         c[0] += bool(row["valid"])
         c[1] += 1
     return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def check_out_path(out: str | Path, inputs: Iterable[str | Path]) -> None:
+    """Refuse an --out that is one of the input files (writing it would destroy the input)."""
+    target = Path(out)
+    for name in inputs:
+        source = Path(name)
+        same = target.resolve() == source.resolve()
+        if not same and target.exists() and source.exists():
+            same = target.samefile(source)  # a hard link
+        if same:
+            raise UserError(f"--out {out} is one of the input files; choose another path")
 
 
 def write_rows(rows: list[dict[str, Any]], path: str | Path) -> None:

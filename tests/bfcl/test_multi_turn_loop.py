@@ -226,15 +226,15 @@ def test_rest_eval_runs_the_loop_and_rest_score_agrees(tmp_path, monkeypatch, ca
 def test_rest_score_bfcl_scores_multi_turn_result_files(tmp_path):
     from harness.bfcl.scorefile import read_result_files, score_lines
 
-    entries = data.load_entries("multi_turn_long_context")[:3]
+    entries = data.load_entries("multi_turn_long_context")[:4]
     answers = data.load_answers("multi_turn_long_context")
     lines = []
-    for i, entry in enumerate(entries):
+    for i, entry in enumerate(entries[:3]):
         gt = answers[entry["id"]]
         turns = keyword_gt(entry, gt)
         result = [[f"[{', '.join(t)}]", "ok"] for t in turns] if i != 1 else [["no"] for _ in turns]
         lines.append(json.dumps({"id": entry["id"], "result": result}))
-    lines.append(json.dumps({"id": entries[0]["id"], "result": "not a list"}))
+    lines.append(json.dumps({"id": entries[3]["id"], "result": "not a list"}))  # ids are unique per scoring
     path = tmp_path / "BFCL_v4_multi_turn_long_context_result.json"
     path.write_text("\n".join(lines) + "\n")
     rows = score_lines(read_result_files([path]))

@@ -43,11 +43,13 @@ def test_scores_mixed_files_in_input_order(tmp_path, capsys):
     ml_id, ml_text = _answer_text("live_simple", 3)
     irr_id = data.load_entries("irrelevance", False)[0]["id"]
     f1 = _write(tmp_path / "a.json", [{"id": ok_id, "result": ok_text}, {"id": irr_id, "result": "I can't help."}])
-    f2 = _write(tmp_path / "b.json", [{"id": ml_id, "result": "garbage("}, {"id": ok_id, "result": ok_text.replace("10", "11")}])
+    wrong_id, wrong_text = _answer_text("simple_python", 1)
+    f2 = _write(tmp_path / "b.json", [{"id": ml_id, "result": "garbage("},
+                                      {"id": wrong_id, "result": wrong_text.replace("number=5", "number=6")}])
     out = tmp_path / "per.jsonl"
     assert _run([str(f1), str(f2), "--out", str(out)]) == 0
     rows = [json.loads(x) for x in out.read_text().splitlines()]
-    assert [r["id"] for r in rows] == [ok_id, irr_id, ml_id, ok_id]
+    assert [r["id"] for r in rows] == [ok_id, irr_id, ml_id, wrong_id]
     assert [r["valid"] for r in rows] == [True, True, False, False]
     assert rows[2]["error_type"] == "ast_decoder:decoder_failed"
     assert rows[3]["error_type"] == "value_error:others"
@@ -56,11 +58,11 @@ def test_scores_mixed_files_in_input_order(tmp_path, capsys):
     assert "simple_python" in printed and "Overall" in printed and "N/A" in printed
 
 
-def test_category_counts_and_duplicates(tmp_path):
-    ok_id, ok_text = _answer_text("multiple", 5)
-    f = _write(tmp_path / "r.json", [{"id": ok_id, "result": ok_text}] * 3)
+def test_category_counts(tmp_path):
+    rows = [_answer_text("multiple", i) for i in (5, 6, 7)]
+    f = _write(tmp_path / "r.json", [{"id": i, "result": t if n else "nope"} for n, (i, t) in enumerate(rows)])
     rows = score_lines(read_result_files([f]))
-    assert category_counts(rows) == {"multiple": (3, 3)}
+    assert category_counts(rows) == {"multiple": (2, 3)}
 
 
 @pytest.mark.parametrize(
@@ -103,11 +105,11 @@ def test_fc_format_reads_tool_call_lists(tmp_path):
     gt = data.load_answers("simple_python")[entry["id"]][0]
     name, params = next(iter(gt.items()))
     args = {k: v[0] for k, v in params.items() if v[0] != ""}
-    f = _write(tmp_path / "fc.json", [
-        {"id": entry["id"], "result": [{name: json.dumps(args)}]},
+    as_list = _write(tmp_path / "fc.json", [{"id": entry["id"], "result": [{name: json.dumps(args)}]}])
+    as_text = _write(tmp_path / "fc_text.json", [
         {"id": entry["id"], "result": f"<tool_call>\n{json.dumps({'name': name, 'arguments': args})}\n</tool_call>"},
     ])
-    rows = score_lines(read_result_files([f]), "fc")
+    rows = [row for f in (as_list, as_text) for row in score_lines(read_result_files([f]), "fc")]
     assert [r["valid"] for r in rows] == [True, True]
 
 
