@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.leaderboard.board import make_board
 from harness.leaderboard.collect import collect
+from harness.leaderboard.escape import refuse_non_finite
 from harness.leaderboard.references import REFERENCE_ONLY_COLUMNS, reference_rows
 from harness.leaderboard.render_html import render_html
 from harness.leaderboard.render_md import render_csv, render_markdown
@@ -25,6 +26,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def write_board(board: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+    """Write the four board files; a NaN or infinity anywhere is refused first (not JSON, a blank page)."""
+    refuse_non_finite(board)
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -4,14 +4,18 @@ The board JSON is embedded in the page and drawn by a small script: a
 sortable table (reference rows marked and kept below measured rows unless
 asked), a per-category bar chart with 95% error bars, and accuracy-vs-step
 curves for training runs. Rows exist only after the script ran, which is
-what the headless-browser test checks.
+what the headless-browser test checks. The JSON block holds no '<', '>' or
+'&' (`escape.json_for_html`), so no name can end or comment out the block,
+and a non-finite number is refused rather than written as `NaN`, which
+`JSON.parse` rejects (either way the page used to stay blank).
 """
 
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
+
+from harness.leaderboard.escape import json_for_html
 
 CSS = """
 body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#1d2330;background:#fff}
@@ -194,11 +198,6 @@ document.body.setAttribute('data-rendered', String(data.rows.length));
 """
 
 
-def _embed_json(board: dict[str, Any]) -> str:
-    """JSON safe inside <script>: no '</' can close the element early."""
-    return json.dumps(board, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
-
-
 def render_html(board: dict[str, Any]) -> str:
     name = html.escape(board["name"])
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in board.get("notes", []))
@@ -222,7 +221,7 @@ rows</label></div>
 <div id="bars" class="chart"></div>
 <h2>Accuracy vs training step</h2>
 <div id="curves"></div>
-<script type="application/json" id="board-data">{_embed_json(board)}</script>
+<script type="application/json" id="board-data">{json_for_html(board)}</script>
 <script>{JS}</script>
 </body></html>
 """

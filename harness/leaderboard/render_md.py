@@ -2,7 +2,10 @@
 
 Markdown splits the board into one table per column group, so a README stays
 readable; every measured figure reads `acc [lo–hi] n` (percent). Reference
-rows go in their own section, never in the measured tables.
+rows go in their own section, never in the measured tables. Every name from
+the runs goes through `escape.md_text` (a `<!--` in a run name hid the rest
+of the README on GitHub; a `|` or newline split a row), and every CSV cell
+through `escape.csv_cell` (no spreadsheet formulas).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
+
+from harness.leaderboard.escape import csv_cell, md_code, md_text
 
 
 def pct(x: float | None, digits: int = 2) -> str:
@@ -36,10 +41,10 @@ def _groups(columns: list[dict[str, str]]) -> list[tuple[str, list[dict[str, str
 
 
 def _table(rows: list[dict[str, Any]], cols: list[dict[str, str]], lead: list[tuple[str, str]]) -> list[str]:
-    head = [h for h, _ in lead] + [c["label"] for c in cols]
+    head = [h for h, _ in lead] + [md_text(c["label"]) for c in cols]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(lead) + ["---:"] * len(cols)) + "|"]
     for r in rows:
-        vals = [str(r.get(k) if r.get(k) is not None else "") .replace("|", "\\|") for _, k in lead]
+        vals = [md_text(r.get(k)) for _, k in lead]
         vals += [cell_text(r["cells"].get(c["key"])) for c in cols]
         lines.append("| " + " | ".join(vals) + " |")
     return lines
@@ -48,11 +53,12 @@ def _table(rows: list[dict[str, Any]], cols: list[dict[str, str]], lead: list[tu
 def render_markdown(board: dict[str, Any]) -> str:
     measured = [r for r in board["rows"] if not r.get("reference")]
     refs = [r for r in board["rows"] if r.get("reference")]
-    out = [f"# Leaderboard: {board['name']}", ""]
+    notes = [md_text(n) for n in board.get("notes", [])]
+    out = [f"# Leaderboard: {md_text(board['name'])}", ""]
     if board.get("generated_at"):
-        out += [f"Generated {board['generated_at']}. Sorted by `{board.get('primary')}`.", ""]
-    out += ["Cells: accuracy % [95% interval] n=items. " + " ".join(board.get("notes", [])[:2]), ""]
-    for note in (n for n in board.get("notes", []) if n.startswith(("*", "Rows whose items"))):
+        out += [f"Generated {md_text(board['generated_at'])}. Sorted by {md_code(board.get('primary'))}.", ""]
+    out += ["Cells: accuracy % [95% interval] n=items. " + " ".join(notes[:2]), ""]
+    for note in (n for n in notes if n.startswith(("*", "Rows whose items"))):
         out += [note, ""]
     lead = [("run", "label"), ("model", "model")]
     if any(r.get("step") is not None for r in measured):
@@ -63,17 +69,17 @@ def render_markdown(board: dict[str, Any]) -> str:
         cols_m = [c for c in cols if any(c["key"] in r["cells"] for r in measured)]
         if not cols_m:
             continue
-        out += [f"## {group}", ""] + _table(measured, cols_m, lead) + [""]
+        out += [f"## {md_text(group)}", ""] + _table(measured, cols_m, lead) + [""]
     if refs:
         out += ["## Reference figures (reported elsewhere, NOT measured here)", "",
-                next((n for n in board.get("notes", []) if n.startswith("Reference rows")), ""), ""]
+                next((n for n in notes if n.startswith("Reference rows")), ""), ""]
         for group, cols in _groups(board["columns"]):
             cols_r = [c for c in cols if any(c["key"] in r["cells"] for r in refs)]
             refs_g = [r for r in refs if any(c["key"] in r["cells"] for c in cols_r)]
             if refs_g:
-                out += [f"### {group}" + ("" if "reference" in group else " (reference)"), ""] + _table(refs_g, cols_r, [("reference", "label")]) + [""]
-        out += ["Sources:", ""] + [f"- {r['label']}: {r['source']}" + (f" ({r['note']})" if r.get("note") else "")
-                                   for r in refs] + [""]
+                out += [f"### {md_text(group)}" + ("" if "reference" in group else " (reference)"), ""] + _table(refs_g, cols_r, [("reference", "label")]) + [""]
+        out += ["Sources:", ""] + [f"- {md_text(r['label'])}: {md_text(r['source'])}"
+                                   + (f" ({md_text(r['note'])})" if r.get("note") else "") for r in refs] + [""]
     return "\n".join(out)
 
 
@@ -86,7 +92,7 @@ def render_csv(board: dict[str, Any]) -> str:
     for c in board["columns"]:
         k = c["key"]
         head += [f"{k} %", f"{k} lo %", f"{k} hi %", f"{k} n", f"{k} method"]
-    w.writerow(head)
+    w.writerow([csv_cell(h) for h in head])
     for r in board["rows"]:
         line = [r["id"], r["label"], r.get("model", ""), int(bool(r.get("reference"))), r.get("run_group") or "",
                 "" if r.get("step") is None else r["step"], r.get("format") or "",
@@ -97,5 +103,5 @@ def render_csv(board: dict[str, Any]) -> str:
             lo, hi = cell.get("ci95") or (None, None)
             line += [pct(cell.get("accuracy"), 4), pct(lo, 4), pct(hi, 4),
                      "" if cell.get("total") is None else cell["total"], cell.get("method", "")]
-        w.writerow(line)
+        w.writerow([csv_cell(v) for v in line])
     return buf.getvalue()
