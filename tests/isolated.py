@@ -26,10 +26,22 @@ class Outcome:
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
     exitcode: int | None = None
+    result: Any = None  # the return value itself when it is plain data (lists, dicts, str, numbers...)
 
     def raised(self, name: str) -> bool:
         """True when the call raised `name` or a subclass of it."""
         return self.kind == "raised" and name in self.exc_mro
+
+
+def _plain(value: Any) -> bool:
+    """True for JSON-like data (safe and cheap to send back)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
 
 
 def _serve(conn: Any) -> None:
@@ -43,7 +55,9 @@ def _serve(conn: Any) -> None:
         start = time.perf_counter()
         try:
             value = fn(*args, **kwargs)
-            reply: dict[str, Any] = {"kind": "returned", "value": repr(value)[:300]}
+            text = repr(value)
+            reply: dict[str, Any] = {"kind": "returned", "value": text[:300],
+                                     "result": value if len(text) < 1_000_000 and _plain(value) else None}
         except BaseException as exc:  # reported, whatever it is
             reply = {"kind": "raised", "value": str(exc)[:300], "exc_type": type(exc).__name__,
                      "exc_mro": tuple(c.__name__ for c in type(exc).__mro__)}

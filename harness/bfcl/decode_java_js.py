@@ -13,7 +13,9 @@ purpose, quirks included, because scores depend on it:
 
 Before tree-sitter sees the text, and before its recursive `sexp()` sees the
 tree, `decode_limits` bounds the text's length and the tree's depth: a result
-nested ~15,000 deep otherwise overflows the C stack (exit 139).
+nested ~15,000 deep otherwise overflows the C stack (exit 139). A parse has a
+time limit too, since tree-sitter's error recovery is superlinear on some
+garbage.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from harness.bfcl.decode_limits import MAX_NESTING, check_text, tree_depth
+from harness.bfcl.decode_limits import MAX_NESTING, PARSE_TIMEOUT_S, check_text, tree_depth
 from harness.bfcl.errors import DecodeError, InputTooLarge
 
 
@@ -35,6 +37,7 @@ def _parser(language: str) -> Any:
         import tree_sitter_javascript as grammar
     parser = Parser()
     parser.set_language(Language(grammar.language(), language))
+    parser.set_timeout_micros(int(PARSE_TIMEOUT_S * 1_000_000))
     return parser
 
 
@@ -44,7 +47,12 @@ def _parse(source: str, language: str) -> Any:
         data = source.encode("utf8")
     except UnicodeEncodeError as exc:
         raise DecodeError(f"text is not encodable as UTF-8: {exc}") from None
-    root = _parser(language).parse(data).root_node
+    parser = _parser(language)
+    try:
+        root = parser.parse(data).root_node
+    except ValueError:  # the timeout ("Parsing failed"); a parser left mid-parse would resume it next time
+        parser.reset()
+        raise InputTooLarge(f"{language} output took longer than {PARSE_TIMEOUT_S:g} s to parse") from None
     if tree_depth(root) > MAX_NESTING:  # operators nest too (`1+1+...`), so measure the tree itself
         raise InputTooLarge(f"{language} output nested more than {MAX_NESTING} levels deep")
     if "ERROR" in root.sexp():

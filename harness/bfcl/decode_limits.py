@@ -14,6 +14,9 @@ The limits (reasons in docs/security.md):
   depth): real outputs nest under 20; CPython itself stops at 200 brackets;
   tree-sitter's recursion needs under 0.5 KB of stack a level, so 500 levels
   fit even a 512 KB thread stack.
+- `PARSE_TIMEOUT_S` = 2 s for one tree-sitter parse: its error recovery is
+  superlinear on some garbage (100 KB of mixed control and astral characters
+  took about a minute for Java); real outputs parse in well under 1 ms.
 Both checks are linear and cheap: `str.count` settles the usual case, and
 the bracket scan only runs when a text holds more than `MAX_NESTING` opening
 brackets in all.
@@ -28,6 +31,7 @@ from harness.bfcl.errors import InputTooLarge
 
 MAX_TEXT_CHARS = 200_000
 MAX_NESTING = 500
+PARSE_TIMEOUT_S = 2.0
 
 _BRACKET = re.compile(r"[\[\](){}]")
 _OPEN = frozenset("([{")

@@ -137,3 +137,13 @@ def test_linear_scans_equal_bfcl_regexes_on_random_text():
         text = "".join(rng.choice(tag_tokens) for _ in range(rng.randint(0, 12)))
         assert tool_call_blocks(text) == _TOOL_CALL.findall(text), repr(text)
         assert tool_call_blocks(text, lenient=True) == _TOOL_CALL_LENIENT.findall(text), repr(text)
+
+
+def test_a_parse_that_runs_too_long_is_cut_off_and_the_parser_still_works(child):
+    # Found by the fuzzer: tree-sitter's Java error recovery is quadratic here (about a minute unbounded).
+    text = "\x0b\U000588efV\x9e9" * 20_000 + "(-([],"
+    outcome = child.call(DECODE, text, "java", timeout=30)
+    assert outcome.raised("InputTooLarge") and "to parse" in outcome.value, outcome
+    assert outcome.seconds < 5, outcome
+    outcome = child.call(DECODE, 'obj.f(a="x", b=new int[]{1, 2})', "java", timeout=30)
+    assert outcome.result == [{"obj.f": {"a": "x", "b": "new int[]{1,2}"}}], outcome  # BFCL joins without spaces

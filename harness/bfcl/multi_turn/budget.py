@@ -107,7 +107,7 @@ class Budget:
 
 
 def _with_alarm(fn: Callable[[], Any], limit: float) -> Any:
-    signal.setitimer(signal.ITIMER_REAL, limit)
+    signal.setitimer(signal.ITIMER_REAL, max(limit, 0.001))  # 0 would disarm the timer instead
     try:
         return fn()
     finally:
