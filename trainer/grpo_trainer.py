@@ -43,7 +43,7 @@ from trl import GRPOTrainer
 from harness.types import UserError
 from trainer.clock import RolloutClock, planned_rollouts
 from trainer.regions import Region, RegionLabeller
-from trainer.token_weighting import regions_tensor, weight_matrix
+from trainer.token_weighting import regions_array, weight_matrix
 from trainer.weights import EntropyTracker, WeightConfig, region_weights
 
 SUPPORTED_TRL = "1.16."
@@ -128,7 +128,8 @@ class RestGRPOTrainer(GRPOTrainer):
         lengths = completion_mask.sum(1).tolist()  # completion_mask is a prefix of ones (or all zero if masked)
         ids = completion_ids.tolist()
         labels = self.labeller.label_batch([row[: int(n)] for row, n in zip(ids, lengths, strict=True)])
-        regions = regions_tensor(labels, tuple(completion_ids.shape), completion_ids.device)  # one copy, not one per row
+        regions_np = regions_array(labels, tuple(completion_ids.shape))  # host arrays; one copy to the device
+        regions = torch.from_numpy(regions_np).to(completion_ids.device)
         region_w = self._current_region_weights() if mode == "train" else (self.last_region_weights or self._current_region_weights())
         if mode == "train":
             self.last_region_weights = region_w
@@ -136,10 +137,12 @@ class RestGRPOTrainer(GRPOTrainer):
         if self.weight_mode == "uniform":
             weights = torch.ones_like(mask, dtype=torch.float32)
         else:  # vectorised batch_token_weights (trainer/token_weighting.py)
-            n_labelled = torch.tensor([len(r) for r in labels], dtype=torch.long)
-            weights, fallback = weight_matrix(regions, n_labelled, region_w, self.weight_config)
-            weights = weights.to(mask.device) * mask
-            has_tokens = int((n_labelled > 0).sum())
+            n_labelled = [len(r) for r in labels]
+            weights, fallback = weight_matrix(regions_np, n_labelled, region_w, self.weight_config)  # 0 past each prefix
+            weights = weights.to(mask.device)
+            if "tool_mask" in out:
+                weights = weights * out["tool_mask"]
+            has_tokens = sum(1 for n in n_labelled if n > 0)
             unlabelled_frac = float(fallback.sum()) / has_tokens if has_tokens else 0.0
             if bool(fallback.any()) and not self._warned_unlabelled:
                 self._warned_unlabelled = True

@@ -48,7 +48,7 @@ def test_vectorised_weights_equal_the_python_definition(smollm_tokenizer, preset
 
     import torch
 
-    from trainer.token_weighting import regions_tensor, weight_matrix
+    from trainer.token_weighting import regions_array, regions_tensor, weight_matrix
 
     cfg = load_config(preset).weights
     labeller = RegionLabeller(smollm_tokenizer)
@@ -68,3 +68,6 @@ def test_vectorised_weights_equal_the_python_definition(smollm_tokenizer, preset
                 expected[i, : len(row)] = torch.tensor(row, dtype=torch.float32)
             assert w.dtype == torch.float32 and torch.allclose(w, expected, rtol=1e-6, atol=0)
             assert fallback.tolist() == ref.unlabelled
+            w_np, fallback_np = weight_matrix(regions_array(labels, (len(labels), width)), [len(r) for r in labels],
+                                              region_w, cfg, fallback_uniform)  # the trainer's host-array call
+            assert torch.equal(w_np, w) and torch.equal(fallback_np, fallback)
