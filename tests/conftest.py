@@ -81,10 +81,11 @@ def pytest_runtest_setup(item):
 def pytest_runtest_makereport(item, call):
     """A test that is not marked but stops on missing benchmark data is skipped with that reason, not failed.
 
-    Code the tests may not change (the trainer resolves `toolrl:sft` itself) raises a
-    plain one-line UserError when the ToolRL files are absent; this turns exactly that
-    failure, and the harness's DataMissing, into a stated skip, but only when the
-    lookup agrees the data is missing, and never under REST_REQUIRE_DATA=1.
+    Not every data reader goes through the harness lookups (the trainer resolves its
+    ToolRL aliases itself and raises a plain one-line UserError), and marking each test
+    that reaches one would go stale; this turns exactly that failure, and the harness's
+    DataMissing, into a stated skip, but only when the lookup agrees the data is
+    missing, and never under REST_REQUIRE_DATA=1.
     """
     from tests import data_paths
 
