@@ -17,7 +17,17 @@ sittings, without losing finished work):
    (trainer/study_report.py), rebuilt after every stage; with `--commit` the
    board folder is committed after every stage, so results land as they come.
 
-Settings are frozen in WORK/settings.json at the first start; a restart with
+Two folders: WORK holds models, checkpoints and raw eval samples (large, not
+committed, lost with a fresh checkout); the board folder OUT holds everything
+the report is built from (per-item verdicts in items/, each run's metrics in
+curves/ and runs/, stages.jsonl with wall times, settings.json,
+warm_start.json). A stage is done when its record is in OUT, so a new
+checkout of the repository continues the study where the last one stopped:
+it retrains the warm start only if some stage still needs it, and refuses to
+go on if the retrained weights differ from the recorded hash (the paired
+comparisons assume one warm start).
+
+Settings are frozen in OUT/settings.json at the first start; a restart with
 different settings is refused (one line) instead of mixing two studies.
 """
 
@@ -25,8 +35,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -89,11 +101,11 @@ class Study:
         self.warm = work / "warm-start"
         self.evals = work / "evals"
         self.runs = work / "runs"
-        self.stage_log = work / "stages.jsonl"
+        self.stage_log = out / "stages.jsonl"
 
     # -- settings
     def freeze_settings(self, force: bool = False) -> None:
-        path = self.work / "settings.json"
+        path = self.out / "settings.json"
         mine = _settings_json(self.s)
         if path.is_file() and not force:
             theirs = json.loads(path.read_text())
@@ -101,7 +113,7 @@ class Study:
                 diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
                 raise UserError(f"{path} was written with other settings ({', '.join(diff)}); resume with the same "
                                 "flags, or use a new --work directory (--force-settings to override)")
-        self.work.mkdir(parents=True, exist_ok=True)
+        self.out.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(mine, indent=2) + "\n")
 
     # -- running
@@ -120,6 +132,7 @@ class Study:
                                   env={**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": os.environ.get("WANDB_MODE", "offline"),
                                        "TOKENIZERS_PARALLELISM": "false"})
         wall = time.time() - t0
+        self.out.mkdir(parents=True, exist_ok=True)
         rec = {"stage": stage, "command": printable, "rc": proc.returncode, "wall_s": round(wall, 1),
                "load_start": round(load0, 2), "load_end": round(os.getloadavg()[0], 2),
                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -131,24 +144,32 @@ class Study:
 
     # -- stages
     def warm_start(self) -> None:
-        if (self.warm / "train_stats.json").is_file():
+        """Train the warm start if WORK lacks it; its weights must match the hash recorded in OUT."""
+        if not (self.warm / "train_stats.json").is_file():
+            args = ["train", "--config", "sft-smollm2", "--output-dir", str(self.warm), "--set", "sft.save_steps=8",
+                    "--set", "sft.save_total_limit=1"]
+            if list(self.warm.glob("checkpoint-*")):
+                args.append("--resume")
+            self.rest(args, "warm-start", "warm-start")
+        if self.dry_run:
             return
-        args = ["train", "--config", "sft-smollm2", "--output-dir", str(self.warm), "--set", "sft.save_steps=8",
-                "--set", "sft.save_total_limit=1"]
-        if list(self.warm.glob("checkpoint-*")):
-            args.append("--resume")
-        self.rest(args, "warm-start", "warm-start")
+        digest = _sha256(self.warm / "model.safetensors")
+        record = self.out / "warm_start.json"
+        if record.is_file():
+            want = json.loads(record.read_text())["sha256"]
+            if want != digest:
+                raise UserError(f"the warm start in {self.warm} (sha256 {digest[:12]}) differs from the one this study's "
+                                f"runs started from ({want[:12]}, {record}); its paired comparisons need the same one")
+            return
+        stats = json.loads((self.warm / "train_stats.json").read_text())
+        record.write_text(json.dumps({"sha256": digest, "train_stats": stats}, indent=2) + "\n")
 
-    def eval_done(self, name: str, task: str, planned: int | None) -> bool:
-        summary = self.evals / name / "summary.json"
-        if not summary.is_file():
-            return False
-        t = json.loads(summary.read_text()).get("tasks", {}).get(task) or {}
-        want = planned if planned is not None else t.get("available")
-        return bool(t) and want is not None and int(t.get("total", -1)) >= int(want)
+    def eval_done(self, name: str) -> bool:
+        return (self.out / "items" / f"{name}.csv").is_file()
 
     def evaluate(self, name: str, model: Path, task: str = TOOLRL_TASK, limit: int | None = None) -> None:
-        if self.eval_done(name, task, limit):
+        """`rest eval` into WORK (resumed if interrupted), then its per-item verdicts into OUT/items/NAME.csv."""
+        if self.eval_done(name):
             return
         args = ["eval", "--model", str(model), "--tasks", task, "--max-new-tokens", str(self.s.eval_max_new_tokens),
                 "--batch-size", str(self.s.eval_batch_size), "--dtype", "float32", "--device", "cpu",
@@ -158,17 +179,34 @@ class Study:
         if (self.evals / name / "samples").is_dir():
             args.append("--resume")
         self.rest(args, f"eval {name}", f"eval-{name}")
+        if self.dry_run:
+            return
+        from trainer.study_report import read_items, write_items
+
+        items = read_items(self.evals / name, task)
+        if not items:
+            raise UserError(f"eval {name}: no scored {task} samples in {self.evals / name}")
+        write_items(self.out / "items" / f"{name}.csv", items)
 
     def rl_run(self, arm: str, seed: int) -> Path:
-        out = self.runs / run_name(arm, seed)
-        if (out / "train_stats.json").is_file():
+        """Train one arm-seed from the warm start (resumed if interrupted); its record and metrics go to OUT."""
+        name = run_name(arm, seed)
+        out = self.runs / name
+        if not (out / "train_stats.json").is_file():
+            args = ["train", "--config", arm, "--output-dir", str(out)]
+            for o in self.s.rl_overrides(str(self.warm), seed):
+                args += ["--set", o]
+            if list(out.glob("checkpoint-*")):
+                args.append("--resume")
+            self.rest(args, f"train {name}", f"train-{name}")
+        if self.dry_run:
             return out
-        args = ["train", "--config", arm, "--output-dir", str(out)]
-        for o in self.s.rl_overrides(str(self.warm), seed):
-            args += ["--set", o]
-        if list(out.glob("checkpoint-*")):
-            args.append("--resume")
-        self.rest(args, f"train {run_name(arm, seed)}", f"train-{run_name(arm, seed)}")
+        (self.out / "runs").mkdir(parents=True, exist_ok=True)
+        (self.out / "curves").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out / "metrics.jsonl", self.out / "curves" / f"{name}.jsonl")
+        record = {"train_stats": json.loads((out / "train_stats.json").read_text()),
+                  "config": (out / "config.yaml").read_text()}
+        (self.out / "runs" / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
         return out
 
     # -- publishing
@@ -177,26 +215,44 @@ class Study:
 
         if self.dry_run:
             return
-        write_report(self.work, self.out, self.s)
+        write_report(self.out, self.s)
         if self.commit:
             subprocess.run(["git", "add", str(self.out)], check=False)
             subprocess.run(["git", "commit", "-q", "-m", f"cpu-study: {message}", "--", str(self.out)], check=False)
 
+    def pending(self) -> list[str]:
+        """Evaluations not recorded in OUT yet (each needs the warm start or a run's model)."""
+        names = ["warm-start", "warm-start-apibank"]
+        for seed in self.s.seeds:
+            for arm in self.s.arms:
+                names += [run_name(arm, seed), f"{run_name(arm, seed)}-apibank"]
+        return [n for n in names if not self.eval_done(n)]
+
     def run_all(self) -> None:
+        if not self.pending():
+            self.publish("report rebuilt")
+            return
         self.warm_start()
         self.evaluate("warm-start", self.warm)
         self.evaluate("warm-start-apibank", self.warm, APIBANK_TASK, self.s.apibank_limit)
         self.publish("warm start evaluated")
         for seed in self.s.seeds:
             for arm in self.s.arms:
+                name = run_name(arm, seed)
+                if self.eval_done(name) and self.eval_done(f"{name}-apibank"):
+                    continue
                 out = self.rl_run(arm, seed)
-                self.evaluate(run_name(arm, seed), out)
-                self.publish(f"{run_name(arm, seed)} trained and evaluated")
-        from trainer.study_report import best_runs
+                self.evaluate(name, out)
+                self.evaluate(f"{name}-apibank", out, APIBANK_TASK, self.s.apibank_limit)
+                self.publish(f"{name} trained and evaluated")
 
-        for arm, name in best_runs(self.evals, self.s).items():
-            self.evaluate(f"{name}-apibank", self.runs / name, APIBANK_TASK, self.s.apibank_limit)
-            self.publish(f"API-Bank Level-1 of the best {arm} run")
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _settings_json(s: StudySettings) -> dict:
@@ -235,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.report_only:
             from trainer.study_report import write_report
 
-            write_report(study.work, study.out, s)
+            write_report(study.out, s)
             return 0
         study.freeze_settings(force=a.force_settings)
         study.run_all()

@@ -160,22 +160,6 @@ def build_study(start: Mapping[str, Mapping[str, float]] | None, runs: Mapping[t
     return study
 
 
-def best_runs(evals: Path, settings: Any) -> dict[str, str]:
-    """Arm -> run name of its best final checkpoint on the held-out accuracy (then mean correctness)."""
-    from trainer.study import run_name
-
-    best: dict[str, tuple[tuple[float, float], str]] = {}
-    for arm in settings.arms:
-        for seed in settings.seeds:
-            items = read_items(evals / run_name(arm, seed))
-            if not items:
-                continue
-            key = (metric_summary(items, "accuracy")["value"], metric_summary(items, "mean_correctness")["value"])
-            if arm not in best or key > best[arm][0]:
-                best[arm] = (key, run_name(arm, seed))
-    return {a: v[1] for a, v in best.items()}
-
-
 # ---------------------------------------------------------------- rendering
 
 
@@ -317,47 +301,55 @@ def plot_held_out(study: Mapping[str, Any], path: Path) -> bool:
 # ---------------------------------------------------------------- the whole report
 
 
-def collect(work: Path, settings: Any) -> dict[str, Any]:
+def write_items(path: Path, items: Mapping[str, Mapping[str, float]]) -> None:
+    """Per-item verdicts of one evaluation as CSV (what the board is rebuilt from)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["id,format_valid,accuracy,mean_correctness"] + [
+        f"{i},{int(v['format_valid'])},{int(v['accuracy'])},{v['mean_correctness']!r}" for i, v in sorted(items.items())]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def read_items_csv(path: Path) -> dict[str, dict[str, float]] | None:
+    if not path.is_file():
+        return None
+    rows = list(csv.DictReader(path.read_text().splitlines()))
+    return {r["id"]: {m: float(r[m]) for m in METRICS} for r in rows}
+
+
+def collect(board: Path, settings: Any) -> dict[str, Any]:
+    """Everything recorded in the board folder -> the study dict (nothing is read from the work folder)."""
+    import dataclasses
+
     from trainer.study import run_name
 
-    evals = work / "evals"
-    start = read_items(evals / "warm-start")
+    items_dir = board / "items"
+    start = read_items_csv(items_dir / "warm-start.csv")
     runs, curves = {}, {}
     for arm in settings.arms:
         for seed in settings.seeds:
             name = run_name(arm, seed)
-            if not (work / "runs" / name / "train_stats.json").is_file():
+            items = read_items_csv(items_dir / f"{name}.csv")
+            if items is None or not (board / "runs" / f"{name}.json").is_file():
                 continue
-            items = read_items(evals / name)
-            if items is None or (start and set(items) != set(start)):
-                continue  # its eval has not finished
+            if start and set(items) != set(start):
+                raise ValueError(f"{items_dir / name}.csv scores other items than the warm start's")
             runs[(arm, seed)] = items
-            curves[(arm, seed)] = train_curves(read_metrics(work / "runs" / name / "metrics.jsonl"))
-    stages = read_metrics(work / "stages.jsonl")
+            curves[(arm, seed)] = train_curves(read_metrics(board / "curves" / f"{name}.jsonl"))
     apibank = {}
-    for d in sorted(evals.glob("*-apibank")):
-        items = read_items(d, "apibank:level-1")
-        if items:
-            apibank[d.name[: -len("-apibank")]] = metric_summary(items, "accuracy")
-    import dataclasses
-
-    extra = {"settings": dataclasses.asdict(settings), "apibank_level1": apibank,
+    for path in sorted(items_dir.glob("*-apibank.csv")):
+        apibank[path.stem[: -len("-apibank")]] = metric_summary(read_items_csv(path) or {}, "accuracy")
+    stages = read_metrics(board / "stages.jsonl")
+    warm = json.loads((board / "warm_start.json").read_text()) if (board / "warm_start.json").is_file() else {}
+    extra = {"settings": dataclasses.asdict(settings), "warm_start": warm, "apibank_level1": apibank,
              "stages": stages, "total_wall_s": round(sum(s.get("wall_s", 0) for s in stages), 1)}
-    study = build_study(start, runs, curves, settings.arms, extra)
-    study["_items"] = {"warm-start": start or {}, **{run_name(a, s): v for (a, s), v in runs.items()}}
-    return study
+    return build_study(start, runs, curves, settings.arms, extra)
 
 
-def write_report(work: Path, out: Path, settings: Any) -> dict[str, Any]:
-    study = collect(work, settings)
-    items = study.pop("_items")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "items").mkdir(exist_ok=True)
-    for name, its in items.items():
-        if its:
-            lines = ["id,format_valid,accuracy,mean_correctness"] + [
-                f"{i},{int(v['format_valid'])},{int(v['accuracy'])},{v['mean_correctness']}" for i, v in sorted(its.items())]
-            (out / "items" / f"{name}.csv").write_text("\n".join(lines) + "\n")
+def write_report(board: Path, settings: Any) -> dict[str, Any]:
+    """Rebuild study.json, the board files, the plots and README.md from the board folder's records."""
+    study = collect(board, settings)
+    board.mkdir(parents=True, exist_ok=True)
+    out = board
     (out / "study.json").write_text(json.dumps(study, indent=2) + "\n")
     (out / "board.json").write_text(json.dumps({"rows": board_rows(study), "comparisons": study["comparisons"]}, indent=2) + "\n")
     (out / "board.md").write_text(render_md(study))

@@ -8,7 +8,14 @@ import pytest
 
 from harness.runstore import task_file_name
 from trainer.study import Study, StudySettings, main, run_name
-from trainer.study_report import build_study, train_curves, write_report
+from trainer.study_report import (
+    build_study,
+    read_items,
+    read_items_csv,
+    train_curves,
+    write_items,
+    write_report,
+)
 
 
 def _samples(path, verdicts):
@@ -30,7 +37,8 @@ def test_dry_run_lists_every_stage_in_order(tmp_path, capsys):
     out = capsys.readouterr().out
     order = [ln.split(":")[0] for ln in out.splitlines() if ln.startswith("[study]")]
     assert order == ["[study] warm-start", "[study] eval warm-start", "[study] eval warm-start-apibank",
-                     "[study] train grpo-s1", "[study] eval grpo-s1", "[study] train rest-s1", "[study] eval rest-s1"]
+                     "[study] train grpo-s1", "[study] eval grpo-s1", "[study] eval grpo-s1-apibank",
+                     "[study] train rest-s1", "[study] eval rest-s1", "[study] eval rest-s1-apibank"]
     assert "--config rest " in out and "--set model=" in out
 
 
@@ -40,19 +48,24 @@ def test_restart_with_other_settings_is_refused(tmp_path, capsys):
     assert "other settings (max_steps)" in capsys.readouterr().err
 
 
-def test_finished_stages_are_skipped(tmp_path, capsys):
+def test_finished_stages_are_skipped_and_interrupted_ones_resumed(tmp_path, capsys):
     s = StudySettings(seeds=(1,), arms=("grpo",))
-    st = Study(tmp_path, tmp_path / "out", s, dry_run=True)
-    (tmp_path / "warm-start").mkdir()
-    (tmp_path / "warm-start" / "train_stats.json").write_text("{}")
-    _samples(tmp_path / "evals" / "warm-start" / "samples", {"a": (1, 0, 0.0)})
-    (tmp_path / "evals" / "warm-start" / "summary.json").write_text(
-        json.dumps({"tasks": {"toolrl:test": {"total": 1, "available": 1}}}))
-    (tmp_path / "runs" / "grpo-s1" / "checkpoint-5").mkdir(parents=True)
-    st.warm_start(), st.evaluate("warm-start", tmp_path / "warm-start"), st.rl_run("grpo", 1)
+    work, board = tmp_path / "work", tmp_path / "board"
+    st = Study(work, board, s, dry_run=True)
+    write_items(board / "items" / "warm-start.csv", {"a": {"format_valid": 1, "accuracy": 0, "mean_correctness": 0.5}})
+    (work / "runs" / "grpo-s1" / "checkpoint-5").mkdir(parents=True)
+    st.evaluate("warm-start", work / "warm-start"), st.rl_run("grpo", 1)
     out = capsys.readouterr().out
-    assert "warm-start:" not in out and "eval warm-start:" not in out  # done: skipped
+    assert "eval warm-start:" not in out  # recorded in the board: skipped, even without the work folder
     assert "train grpo-s1" in out and out.rstrip().endswith("--resume")  # interrupted: resumed
+    assert st.pending() == ["warm-start-apibank", "grpo-s1", "grpo-s1-apibank"]
+
+
+def test_items_round_trip_through_the_board_csv(tmp_path):
+    _samples(tmp_path / "e" / "samples", {"x": (1, 1, 2.5), "y": (0, 0, -1.25)})
+    items = read_items(tmp_path / "e")
+    write_items(tmp_path / "i.csv", items)
+    assert read_items_csv(tmp_path / "i.csv") == items
 
 
 def test_train_curves_turn_the_binary_format_reward_into_a_valid_share():
@@ -78,21 +91,25 @@ def test_study_json_schema_and_paired_comparisons(tmp_path):
     assert study["arms"]["rest"]["format_valid"]["mean"] == 1.0
 
 
-def test_write_report_publishes_every_file(tmp_path):
+def test_write_report_publishes_every_file_from_the_board_alone(tmp_path):
     s = StudySettings(seeds=(1,), arms=("grpo", "rest"))
-    work, out = tmp_path / "work", tmp_path / "board"
-    verdicts = {f"i{k}": (k % 2, int(k == 0), 0.5 * k) for k in range(6)}
-    _samples(work / "evals" / "warm-start" / "samples", verdicts)
+    board = tmp_path / "board"
+    verdicts = {f"i{k}": {"format_valid": k % 2, "accuracy": int(k == 0), "mean_correctness": 0.5 * k} for k in range(6)}
+    write_items(board / "items" / "warm-start.csv", verdicts)
+    write_items(board / "items" / "warm-start-apibank.csv", verdicts)
     for arm in s.arms:
-        _samples(work / "evals" / run_name(arm, 1) / "samples", verdicts)
-        run = work / "runs" / run_name(arm, 1)
-        run.mkdir(parents=True)
-        (run / "train_stats.json").write_text("{}")
-        (run / "metrics.jsonl").write_text(json.dumps({"rest/rollout": 1, "reward": 0.3, "rewards/toolrl_format/mean": 0.0,
-                                                       "reward/format_min": -1, "reward/format_max": 1}) + "\n")
-    study = write_report(work, out, s)
+        write_items(board / "items" / f"{run_name(arm, 1)}.csv", verdicts)
+        (board / "runs").mkdir(exist_ok=True)
+        (board / "runs" / f"{run_name(arm, 1)}.json").write_text("{}")
+        (board / "curves").mkdir(exist_ok=True)
+        (board / "curves" / f"{run_name(arm, 1)}.jsonl").write_text(json.dumps(
+            {"rest/rollout": 1, "reward": 0.3, "rewards/toolrl_format/mean": 0.0, "reward/format_min": -1,
+             "reward/format_max": 1}) + "\n")
+    study = write_report(board, s)
     for f in ("study.json", "board.md", "board.csv", "board.json", "index.html", "train_curves.png", "held_out.png",
-              "items/warm-start.csv", "items/rest-s1.csv"):
-        assert (out / f).is_file(), f
-    assert json.loads((out / "study.json").read_text())["comparisons"] == study["comparisons"]
-    assert "rest seed 1" in (out / "board.md").read_text()
+              "README.md"):
+        assert (board / f).is_file(), f
+    assert json.loads((board / "study.json").read_text())["comparisons"] == study["comparisons"]
+    assert [r["train_format_valid"] for r in study["runs"]] == [[0.5], [0.5]]
+    readme = (board / "README.md").read_text()
+    assert "rest seed 1" in readme and "python -m trainer.study" in readme and "warm-start" in readme
