@@ -19,6 +19,7 @@ EPILOG = """examples:
   rest train --config trainer/configs/grpo.yaml --set grpo.learning_rate=2e-6 --max-steps 50
   rest train --config rest --set weights.entropy_ema=0.8 --dry-run   # print the resolved config, load nothing
   rest train --resume runs/rest                        # continue an interrupted run from its last checkpoint
+  accelerate launch -m harness.cli train --config rest-paper --set model=Qwen/Qwen2.5-3B-Instruct   # the paper's shape
 """
 
 
