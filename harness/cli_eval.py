@@ -6,6 +6,8 @@ import argparse
 import re
 from pathlib import Path
 
+from harness.types import UserError
+
 DEFAULT_TASKS = "bfcl:simple_python"
 
 
@@ -59,6 +61,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-name", default=None, help="run directory name (default: derived from model and format)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run: keep finished samples, redo torn and failed ones")
+    p.add_argument("--force", action="store_true",
+                   help="with --resume: continue even though the generation settings differ from the stored samples' "
+                        "(summary.json then lists every setup that contributed); without it such a resume is refused")
     p.add_argument("--overwrite", action="store_true", help="discard existing samples of the run and start again")
     p.add_argument("--summarize-only", action="store_true",
                    help="load no model, generate nothing: write summary.json and the table from the samples already "
@@ -77,38 +82,41 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
 
 
-def run_eval(args: argparse.Namespace) -> int:
-    from harness import task_data
-    from harness import tasks as registry
-    from harness.types import UserError
-
-    if args.list_tasks:
-        for name in registry.known_tasks():
-            print(name)
-        for group, members in registry.known_groups().items():
-            print(f"{group}  (group: {len(members)} tasks)")
-        return 0
-    if args.limit is not None and args.limit <= 0:
-        raise UserError("--limit must be a positive integer")
-    if args.batch_size <= 0:
-        raise UserError("--batch-size must be a positive integer")
-    if args.kv_budget_mb is not None and args.kv_budget_mb <= 0:
-        raise UserError("--kv-budget-mb must be a positive integer")
-    # every task's data is found (or fetched, or skipped) and its format checked before any model loads
-    task_names = task_data.prepare(registry.expand(args.tasks), fetch=not args.no_fetch, skip_missing=args.skip_missing_data)
-    for name in task_names:
-        task = registry.get(name)
-        if args.format != "auto" and args.format not in task.formats:
-            raise UserError(f"task {name} does not support --format {args.format} (supported: {', '.join(task.formats)})")
-
-    from harness.backends import make_backend
-    from harness.backends.base import GenParams
-    from harness.report import print_summary
-    from harness.runner import RunConfig, run
-
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse flag values that would crash a backend or write a misleading summary, before anything loads."""
+    for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size), ("--kv-budget-mb", args.kv_budget_mb)):
+        if value is not None and value <= 0:
+            raise UserError(f"{flag} must be a positive integer, got {value}")
+    if args.run_name is not None:
+        check_run_name(args.run_name)
+    if args.force and not args.resume:
+        raise UserError("--force only applies to --resume (continue a run whose settings differ)")
     if args.summarize_only and args.overwrite:
         raise UserError("--summarize-only reads the run's samples; it cannot be combined with --overwrite")
-    kwargs = {"model": args.model}
+
+
+def check_run_name(name: str) -> None:
+    """A run name is one folder inside --output-dir: no separators, no `..`, nothing absolute."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise UserError(f"--run-name {name!r} must be a plain folder name inside --output-dir "
+                        "(no '/', '\\' or '..')")
+
+
+def requested_backend(args: argparse.Namespace) -> dict[str, object]:
+    """The backend options that shape generation, as asked for (compared with the stored run's on --resume)."""
+    model = args.model or "embedded"
+    if args.model and Path(args.model).expanduser().exists():
+        model = str(Path(args.model).expanduser().resolve())
+    out: dict[str, object] = {"model": model, "backend": args.backend}
+    if args.backend in ("hf", "vllm"):
+        out["adapter"] = str(Path(args.adapter).expanduser().resolve()) if args.adapter else None
+    if args.backend == "llamacpp":
+        out["gguf_file"] = args.gguf_file
+    return out
+
+
+def backend_kwargs(args: argparse.Namespace) -> dict[str, object]:
+    kwargs: dict[str, object] = {"model": args.model}
     if args.backend == "hf":
         kwargs.update(device=args.device, dtype=args.dtype, batch_size=args.batch_size, adapter=args.adapter,
                       threads=args.threads, prefix_cache=not args.no_prefix_cache)
@@ -122,8 +130,36 @@ def run_eval(args: argparse.Namespace) -> int:
                       max_model_len=args.max_model_len, seed=args.seed)
     elif args.backend == "llamacpp":
         kwargs.update(gguf_file=args.gguf_file, threads=args.threads, seed=args.seed)
-    backend = None if args.summarize_only else make_backend(args.backend, **kwargs)
-    served = backend.info().get("model") if backend is not None and args.backend == "openai" else None
+    return kwargs
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from harness import task_data
+    from harness import tasks as registry
+
+    if args.list_tasks:
+        for name in registry.known_tasks():
+            print(name)
+        for group, members in registry.known_groups().items():
+            print(f"{group}  (group: {len(members)} tasks)")
+        return 0
+    check_args(args)
+    # every task's data is found (or fetched, or skipped) and its format checked before any model loads
+    task_names = task_data.prepare(registry.expand(args.tasks), fetch=not args.no_fetch, skip_missing=args.skip_missing_data)
+    for name in task_names:
+        task = registry.get(name)
+        if args.format != "auto" and args.format not in task.formats:
+            raise UserError(f"task {name} does not support --format {args.format} (supported: {', '.join(task.formats)})")
+
+    from harness.backends import make_backend
+    from harness.backends.base import GenParams
+    from harness.report import print_summary
+    from harness.runner import RunConfig, open_run, run
+
+    backend = None
+    if args.backend == "openai" and not args.model and not args.summarize_only:
+        backend = make_backend(args.backend, **backend_kwargs(args))  # no model to load: it names the served one
+    served = backend.info().get("model") if backend is not None else None
     label = args.model or served or "SmolLM2-135M-Instruct (embedded)"
     short = Path(label).name if (args.model or served) else "SmolLM2-135M-Instruct"
     run_name = args.run_name or slug(f"{short}__{args.backend}__{args.format}")
@@ -133,13 +169,16 @@ def run_eval(args: argparse.Namespace) -> int:
     cfg = RunConfig(
         tasks=task_names, out_dir=Path(args.output_dir) / run_name, fmt=args.format, limit=args.limit,
         batch_size=batch_size, resume=args.resume, overwrite=args.overwrite, model_label=label,
-        progress=not args.no_progress,
+        progress=not args.no_progress, force=args.force, requested=requested_backend(args),
         backend_info={"backend": args.backend, "model_path": args.model, "dtype": args.dtype,
-                      "summarized_from_samples": True} if backend is None else None,
+                      "summarized_from_samples": True} if args.summarize_only else None,
         gen=GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                       seed=args.seed),
     )
-    summary = run(backend, cfg)
+    with open_run(cfg, generating=not args.summarize_only) as lock:  # checked and locked before the model loads
+        if backend is None and not args.summarize_only:
+            backend = make_backend(args.backend, **backend_kwargs(args))
+        summary = run(backend, cfg, lock=lock)
     print_summary(summary)
     for name, t in summary["tasks"].items():
         if t["total"] + t["failed"] < t["planned"]:

@@ -40,6 +40,10 @@ def print_summary(summary: dict[str, Any]) -> None:
             sub.add_row(key + mark, pct(cell.get("accuracy")), f"{100 * lo:.1f}-{100 * hi:.1f}",
                         str(cell.get("total", "")), cell.get("method", ""))
         console.print(sub)
+    history = summary.get("settings_history") or []
+    if len(history) > 1:
+        console.print(f"note: these samples were made with {len(history)} different setups (--resume --force); "
+                      "summary.json `settings_history` lists them")
     t = summary.get("timings", {})
     if (summary.get("backend") or {}).get("summarized_from_samples"):
         console.print("summarized from the stored samples (nothing generated in this invocation)")

@@ -6,11 +6,14 @@ A task that needs several generate calls per sample (BFCL multi-turn) may
 provide `run_batch(samples, fmt, backend, gen, on_progress) -> [(Completion, Scored | None)]`;
 the runner then hands it the batch instead of calling `generate` once, and
 `on_progress(text)` shows how far a long batch has come.
+
+A run directory has one writer at a time (`open_run` locks it before any model
+loads), and `--resume` continues it only with the settings its samples were made
+with: run.json records them, and summary.json lists every setup that contributed.
 """
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from dataclasses import dataclass, field
@@ -19,7 +22,16 @@ from typing import Any
 
 from harness import tasks as registry
 from harness.backends.base import Backend, GenParams
-from harness.runstore import RunStore
+from harness.runstore import (
+    GENERATION_KEYS,
+    REJECTED_SUFFIX,
+    RESOLVED_BACKEND_KEYS,
+    RunLock,
+    RunStore,
+    differences,
+    recorded_sessions,
+    stored_format,
+)
 from harness.summary import benchmark_aggregates, outcomes_of, task_summary
 from harness.types import UserError
 
@@ -37,6 +49,9 @@ class RunConfig:
     model_label: str = ""
     progress: bool = True
     backend_info: dict[str, Any] | None = None  # what `summary.backend` says when run without a backend
+    requested: dict[str, Any] = field(default_factory=dict)  # backend options as asked for (model, dtype...),
+    #                                                          compared with the stored run's on --resume
+    force: bool = False  # --resume --force: continue despite changed settings; summary.json lists each setup
 
 
 def versions() -> dict[str, str]:
@@ -81,33 +96,172 @@ def record_for(sample, fmt: str, completion, scored) -> dict[str, Any]:
 
 def _summarized_backend(store: RunStore, cfg: RunConfig) -> dict[str, Any]:
     """Backend info for a summary written from stored samples: the generating run's, where it left one."""
-    prior: dict[str, Any] = {}
-    try:
-        prior = json.loads((store.root / "summary.json").read_text()).get("backend") or {}
-    except (OSError, ValueError, AttributeError):
-        pass
-    if not prior:
+    prior = store.read_json("summary.json").get("backend")
+    if not isinstance(prior, dict) or not prior:
         return cfg.backend_info or {}
     return {**prior, "summarized_from_samples": True}
 
 
-def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
+def generation_settings(cfg: RunConfig) -> dict[str, Any]:
+    """What shapes the generated text: model, backend options as asked for, format, sampling (compared on --resume)."""
+    return {"model": cfg.model_label, **cfg.requested, "format": cfg.fmt,
+            "max_new_tokens": cfg.gen.max_new_tokens, "temperature": cfg.gen.temperature,
+            "top_p": cfg.gen.top_p, "seed": cfg.gen.seed}
+
+
+def resume_differences(store: RunStore, cfg: RunConfig) -> list[str]:
+    """How this invocation's settings differ from those the run's stored samples were made with.
+
+    The format is compared per task as each task resolves it (`auto` is each task's default), against
+    the stored samples themselves, so a run from before run.json existed is checked too. A run whose
+    stored samples all failed (they are generated again) has nothing to mix with, and no differences.
+    """
+    if not store.holds_kept_samples():
+        return []
+    diffs = []
+    sessions = recorded_sessions(store)
+    if sessions:
+        last = sessions[-1].get("settings") or {}
+        diffs += differences({k: v for k, v in last.items() if k != "format"}, generation_settings(cfg))
+    for name in cfg.tasks:
+        stored = stored_format(store, name)
+        wanted = task_format(registry.get(name), cfg.fmt)
+        if stored is not None and stored != wanted:
+            diffs.append(f"format of {name} {stored!r} -> {wanted!r}")
+    return diffs
+
+
+def held_tasks(store: RunStore) -> list[str]:
+    """Tasks with stored samples, as named by the run's summary and run.json (else the sample file names)."""
+    named = set(store.read_json("summary.json").get("tasks") or {})
+    for session in store.sessions():
+        named.update(t for t in session.get("tasks") or [] if isinstance(t, str))
+    held = sorted(t for t in named if isinstance(t, str) and store.holds(t))
+    if held:
+        return held
+    return sorted(p.name for p in store.samples_dir.glob("*.jsonl")) if store.samples_dir.is_dir() else []
+
+
+def _check_writable(root: Path) -> None:
+    """Create and remove a file in the run directory: the cheapest proof that results can be written there."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot write to run directory {root}: {exc.strerror or exc}") from None
+
+
+def open_run(cfg: RunConfig, generating: bool) -> RunLock:
+    """Every check of the run directory that needs no model, then its lock, held until released.
+
+    `rest eval` calls this before loading a model, so a run it would refuse costs no load. Refused:
+    a directory another process holds; existing samples without --resume or --overwrite; --resume
+    with settings other than the stored samples' (unless --force); --summarize-only of tasks the run
+    holds no samples for (their empty summary would replace the real one).
+    """
+    store = RunStore(cfg.out_dir)
+    if not generating and not store.exists():
+        raise UserError(f"run directory {cfg.out_dir} has no samples to summarize")
+    lock = RunLock(cfg.out_dir).acquire()
+    try:
+        if generating and store.exists() and not (cfg.resume or cfg.overwrite):
+            raise UserError(f"run directory {cfg.out_dir} already has samples; pass --resume to continue it "
+                            "or --overwrite to start again")
+        store.prepare()
+        _check_writable(cfg.out_dir)
+        if not generating:
+            missing = [t for t in cfg.tasks if not store.holds(t)]
+            if missing:
+                held = held_tasks(store)
+                raise UserError(f"run directory {cfg.out_dir} holds no samples for {', '.join(missing)} "
+                                f"(it holds: {', '.join(held) or 'none readable'}); --summarize-only summarizes "
+                                "stored samples: pass --tasks " + ",".join(held))
+        elif cfg.resume and not cfg.overwrite:
+            diffs = resume_differences(store, cfg)
+            if diffs and not cfg.force:
+                raise UserError(f"--resume: the stored samples were made with other settings ({'; '.join(diffs)}); "
+                                "rerun with the same settings, or add --force to continue and record both in "
+                                "summary.json")
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _record_session(store: RunStore, cfg: RunConfig, backend: Backend) -> list[dict[str, Any]]:
+    """Write this generating session into run.json (before anything is generated); return all sessions.
+
+    Once the model has loaded, its resolved setup (dtype `auto` is bf16 on a GPU, fp32 on a CPU) is
+    compared with the stored run's, as the requested settings were in `open_run`. A continuation
+    with the same settings updates the last session; one forced past differences is appended.
+    """
+    info = backend.info()
+    new = {"settings": generation_settings(cfg), "backend": info, "model_label": cfg.model_label,
+           "tasks": list(cfg.tasks), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    keeps = cfg.resume and not cfg.overwrite and store.holds_kept_samples()
+    prior = recorded_sessions(store) if keeps else []
+    if not prior:
+        sessions = [new]
+    else:
+        diffs = differences(prior[-1].get("backend") or {}, info, RESOLVED_BACKEND_KEYS)
+        if diffs and not cfg.force:
+            raise UserError(f"--resume: the stored samples were made with another backend setup ({'; '.join(diffs)}); "
+                            "rerun with the same settings, or add --force to continue and record both in summary.json")
+        if cfg.force and (diffs or resume_differences(store, cfg)):
+            sessions = [*prior, {**new, "forced": True}]
+        else:
+            last = prior[-1]
+            tasks = sorted(set(last.get("tasks") or []) | set(cfg.tasks))
+            sessions = [*prior[:-1], {**new, "tasks": tasks, "started_at": last.get("started_at", new["started_at"])}]
+    store.record_sessions(sessions)
+    return sessions
+
+
+def _carried_tasks(store: RunStore, per_task: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Tasks of the previous summary.json that this invocation did not name but whose samples are still here.
+
+    They are kept (merged), so `--resume --tasks B` or `--summarize-only --tasks B` on a run that also
+    holds A still describes A: its entry was computed from samples nothing here touched.
+    """
+    prior = store.read_json("summary.json").get("tasks")
+    out = {}
+    for name, entry in (prior.items() if isinstance(prior, dict) else []):
+        if name in per_task or not isinstance(entry, dict) or not store.holds(name):
+            continue
+        counts = [entry.get(k) for k in ("correct", "total", "failed", "planned")]
+        if all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+            out[name] = entry
+    return out
+
+
+def run(backend: Backend | None, cfg: RunConfig, lock: RunLock | None = None) -> dict[str, Any]:
     """Generate what is missing (all of it, or what --resume finds undone), score it, write summary.json.
 
     Without a backend nothing is generated: the summary covers the samples already stored (an
-    interrupted run's), each task saying how many of its planned items it holds.
+    interrupted run's), each task saying how many of its planned items it holds. `lock` is the one
+    `open_run` returned to a caller that checked the directory before loading its model; without
+    it the run directory is checked and locked here.
     """
+    own = lock is None
+    if own:
+        lock = open_run(cfg, generating=backend is not None)
+    try:
+        return _run(backend, cfg)
+    finally:
+        if own:
+            lock.release()
+
+
+def _run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
     store = RunStore(cfg.out_dir)
-    if backend is None:
-        if not store.exists():
-            raise UserError(f"run directory {cfg.out_dir} has no samples to summarize")
-    elif store.exists() and not (cfg.resume or cfg.overwrite):
-        raise UserError(f"run directory {cfg.out_dir} already has samples; pass --resume to continue it "
-                        "or --overwrite to start again")
     if cfg.overwrite and store.exists():
-        for p in store.samples_dir.glob("*.jsonl"):
-            p.unlink()
+        for pattern in ("*.jsonl", "*" + REJECTED_SUFFIX):
+            for p in store.samples_dir.glob(pattern):
+                p.unlink()
     store.prepare()
+    sessions = _record_session(store, cfg, backend) if backend is not None else store.sessions()
     task_objs = [registry.get(name) for name in cfg.tasks]
     plan = []
     for task in task_objs:
@@ -160,7 +314,7 @@ def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
     outcomes: dict[str, list[int]] = {}
     for task, fmt, samples, _, available in plan:
         wanted = {s.id for s in samples}
-        recs = [r for r in store.load(task.name) if r["id"] in wanted]
+        recs = list({r["id"]: r for r in store.load(task.name) if r["id"] in wanted}.values())  # one per id
         # planned: items this run covers (after --limit); available: the task's full size, so a board can
         # tell a subset from the benchmark
         per_task[task.name] = {**task_summary(recs), "format": fmt, "planned": len(samples), "available": available}
@@ -168,14 +322,24 @@ def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
         writer = getattr(task, "write_native_results", None)
         if writer is not None:
             writer(recs, cfg.out_dir, cfg.model_label)
+    carried = _carried_tasks(store, per_task)
+    if carried:
+        from harness.leaderboard.collect import task_outcomes
+
+        for name, entry in carried.items():
+            per_task[name] = entry
+            outcomes[name] = task_outcomes(cfg.out_dir, name, entry)[0]
+    made_by = sessions[-1] if sessions else {}
+    settings = made_by.get("settings") or {}
+    gen = {k: settings.get(k, getattr(cfg.gen, k)) for k in GENERATION_KEYS} if backend is None else \
+        {k: getattr(cfg.gen, k) for k in GENERATION_KEYS}
     summary = {
         "schema": "rest-harness/summary/v1",
-        "model": cfg.model_label,
+        "model": cfg.model_label if backend is not None else _summarized_model(store, made_by, cfg),
         "backend": backend.info() if backend is not None else _summarized_backend(store, cfg),
-        "format": cfg.fmt,
+        "format": cfg.fmt if backend is not None else settings.get("format", cfg.fmt),
         "limit": cfg.limit,
-        "generation": {"max_new_tokens": cfg.gen.max_new_tokens, "temperature": cfg.gen.temperature,
-                       "top_p": cfg.gen.top_p, "seed": cfg.gen.seed},
+        "generation": gen,
         "tasks": per_task,
         "aggregates": benchmark_aggregates(per_task, outcomes),
         "complete": all(t["total"] + t["failed"] == t["planned"] for t in per_task.values()),
@@ -183,5 +347,16 @@ def run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
         "versions": versions(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if carried:
+        summary["tasks_carried_over"] = sorted(carried)  # from the previous summary.json, samples untouched
+    if len(sessions) > 1:  # --resume --force: the samples were made with more than one setup
+        summary["settings_history"] = [{k: s[k] for k in ("settings", "backend", "started_at", "forced") if k in s}
+                                       for s in sessions]
     store.write_json("summary.json", summary)
     return summary
+
+
+def _summarized_model(store: RunStore, made_by: dict[str, Any], cfg: RunConfig) -> str:
+    """The model a summary written from stored samples names: the one that generated them, where known."""
+    label = made_by.get("model_label") or store.read_json("summary.json").get("model")
+    return label if isinstance(label, str) and label else cfg.model_label

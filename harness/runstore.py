@@ -1,22 +1,59 @@
-"""A run directory on disk: per-task sample files that survive interruption.
+"""A run directory on disk: per-task sample files that survive interruption, a lock, a record of settings.
 
 Each finished sample is one JSON line, flushed and fsynced as soon as its
 batch is scored, so a kill loses at most the batch in flight. On resume a
-half-written last line is cut off and redone.
+half-written last line is cut off and redone; an unreadable line elsewhere
+(a bit flip, a stray edit) is set aside in `<file>.rejected` with a warning,
+and every valid line after it is kept: one bad line must not cost the rest.
+
+Only one process may write a run directory at a time (`RunLock`): two runs
+appending to the same files would store every id twice. `run.json` records
+the settings each generating session used, so `--resume` can refuse to mix
+samples made with different ones (harness/runner.py).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import socket
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from harness.types import UserError
 
+LOCK_NAME = ".lock"
+RUN_RECORD = "run.json"
+REJECTED_SUFFIX = ".rejected"
+_WARN_LINES = 3  # bad lines named one by one per file; the rest are counted
+
 
 def task_file_name(task: str) -> str:
     return task.replace(":", "__").replace("/", "_") + ".jsonl"
+
+
+def write_error(path: Path, exc: OSError, after: str = "") -> UserError:
+    """One line for a failed write: which file, and the system's reason (disk full, file too large, read-only...)."""
+    reason = exc.strerror or str(exc)
+    return UserError(f"cannot write {path}: {reason}{after}")
+
+
+def _parse_line(line: bytes) -> tuple[dict[str, Any] | None, str]:
+    """(record, "") for a readable sample line, else (None, why not); never raises."""
+    try:
+        obj = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    except ValueError as exc:
+        return None, f"not JSON ({getattr(exc, 'msg', exc)})"
+    except RecursionError:
+        return None, "JSON nested too deeply"
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        return None, "not a sample record (no string 'id')"
+    return obj, ""
 
 
 class RunStore:
@@ -36,44 +73,251 @@ class RunStore:
     def path(self, task: str) -> Path:
         return self.samples_dir / task_file_name(task)
 
+    def holds(self, task: str) -> bool:
+        """True when `task` has a non-empty sample file here."""
+        path = self.path(task)
+        return path.is_file() and path.stat().st_size > 0
+
+    def holds_kept_samples(self) -> bool:
+        """True when some stored sample, of any task, generated without error (`--resume` keeps it).
+
+        Failed samples are generated again on resume, so a run holding only those holds nothing
+        made with its old settings.
+        """
+        if not self.samples_dir.is_dir():
+            return False
+        for path in self.samples_dir.glob("*.jsonl"):
+            try:
+                with open(path, "rb") as fh:
+                    for line in fh:
+                        rec, _ = _parse_line(line.rstrip(b"\n"))
+                        if rec is not None and not rec.get("backend_error"):
+                            return True
+            except OSError:
+                continue
+        return False
+
     def load(self, task: str, *, repair: bool = True) -> list[dict[str, Any]]:
-        """Records already written for `task`; a torn last line is removed from the file."""
+        """Records already written for `task`, in file order.
+
+        A torn last line (no newline: the write in flight when the process died) is dropped. Any other
+        unreadable line is skipped and the valid lines after it are kept. With `repair`, the file is
+        rewritten without them, the bad lines are appended to `<file>.rejected` and one warning per bad
+        line goes to stderr, so the items are generated again and the evidence is kept. A non-empty file
+        with no readable line at all is refused: it is not a samples file, and nothing is moved.
+        """
         path = self.path(task)
         if not path.is_file():
             return []
-        raw = path.read_bytes()
-        records, good_end, pos = [], 0, 0
-        for line in raw.splitlines(keepends=True):
-            pos += len(line)
-            if not line.endswith(b"\n"):
-                break  # torn write
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+        *complete, tail = raw.split(b"\n")  # tail: b"" when the file ends with a newline, else a torn write
+        records: list[dict[str, Any]] = []
+        good: list[bytes] = []
+        bad: list[tuple[int, bytes, str]] = []
+        for lineno, line in enumerate(complete, 1):
+            if not line.strip():
+                continue
+            rec, why = _parse_line(line)
+            if rec is None:
+                bad.append((lineno, line, why))
+            else:
+                records.append(rec)
+                good.append(line)
+        if bad and not records:
+            raise UserError(f"{path} holds no readable sample line (line {bad[0][0]}: {bad[0][2]}); "
+                            "it is not a samples file: move it away, or pass --overwrite")
+        if repair and bad:
+            self._repair(path, good, bad)
+        elif repair and tail:
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-            good_end = pos
-        if repair and good_end != len(raw):
-            with open(path, "r+b") as fh:
-                fh.truncate(good_end)
+                with open(path, "r+b") as fh:
+                    fh.truncate(len(raw) - len(tail))
+            except OSError as exc:
+                raise write_error(path, exc, " while cutting off a torn last line") from None
         return records
 
+    def _repair(self, path: Path, good: list[bytes], bad: list[tuple[int, bytes, str]]) -> None:
+        rejected = path.with_name(path.name + REJECTED_SUFFIX)
+        try:
+            if bad:
+                with open(rejected, "ab") as fh:
+                    fh.write(b"".join(line + b"\n" for _, line, _ in bad))
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(b"".join(line + b"\n" for line in good))
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise write_error(path, exc, " while setting aside unreadable lines") from None
+        for lineno, _, why in bad[:_WARN_LINES]:
+            print(f"warning: {path}:{lineno}: unreadable sample line skipped ({why}); kept in {rejected.name}, "
+                  "the item is generated again", file=sys.stderr)
+        if len(bad) > _WARN_LINES:
+            print(f"warning: {path}: {len(bad) - _WARN_LINES} more unreadable lines skipped (kept in {rejected.name})",
+                  file=sys.stderr)
+
     def append(self, task: str, records: list[dict[str, Any]]) -> None:
-        with open(self.path(task), "a", encoding="utf-8") as fh:
-            for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        path = self.path(task)
+        try:
+            with open(path, "a", encoding="utf-8") as fh:
+                for rec in records:
+                    fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise write_error(path, exc, " (the samples finished before are saved; make room, then rerun "
+                                         "with --resume)") from None
 
     def rewrite(self, task: str, records: list[dict[str, Any]]) -> None:
         tmp = self.path(task).with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-        os.replace(tmp, self.path(task))
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for rec in records:
+                    fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+            os.replace(tmp, self.path(task))
+        except OSError as exc:
+            raise write_error(self.path(task), exc) from None
 
     def write_json(self, name: str, data: Any) -> Path:
         path = self.root / name
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
+        try:
+            text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        except ValueError:  # NaN or infinity: JSON has none, and boards and browsers would fail on it
+            raise UserError(f"{path} would hold a non-finite number (NaN or infinity); not written") from None
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise write_error(path, exc) from None
         return path
+
+    def read_json(self, name: str) -> dict[str, Any]:
+        """A JSON object the harness wrote here (summary.json, run.json); {} when absent or unreadable."""
+        try:
+            data = json.loads((self.root / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """The generating sessions recorded in run.json, oldest first (each: settings, backend, tasks, started_at)."""
+        sessions = self.read_json(RUN_RECORD).get("sessions")
+        return [s for s in sessions if isinstance(s, dict)] if isinstance(sessions, list) else []
+
+    def record_sessions(self, sessions: list[dict[str, Any]]) -> None:
+        self.write_json(RUN_RECORD, {"schema": "rest-harness/run/v1", "sessions": sessions})
+
+
+class RunLock:
+    """An exclusive lock on a run directory: `fcntl.flock` on ROOT/.lock, which names its holder.
+
+    The operating system drops a flock when its holder exits, however it exits (kill -9 included),
+    so a lock is never left stale; the file itself stays (deleting it would let two processes lock
+    two different files). The holder writes its pid, host, start time and command into the file,
+    and a refused run names them.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.path = self.root / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        import fcntl
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UserError(f"cannot use run directory {self.root}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise UserError(f"run directory {self.root} is in use by {self.holder()}; wait for that run to "
+                                "finish, or choose another --run-name") from None
+            print(f"warning: cannot lock {self.path} ({exc.strerror}); make sure no other run writes "
+                  f"{self.root}", file=sys.stderr)  # a filesystem without locks: run as before
+            return self
+        self._fd = fd
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "command": " ".join(sys.argv)[:500]}
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps(info).encode())
+        except OSError:
+            pass  # the lock holds; only the holder's name is missing
+        return self
+
+    def holder(self) -> str:
+        """Who holds the lock, as its file says: "pid 123 on host h (started ..., `rest eval ...`)"."""
+        try:
+            info = json.loads(self.path.read_text(encoding="utf-8"))
+            return (f"pid {info['pid']} on host {info['host']} (started {info['started_at']}: "
+                    f"{info.get('command') or '?'})")
+        except (OSError, ValueError, KeyError, TypeError):
+            return "another process"
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire() if self._fd is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# ---------------------------------------------------------------- settings of a run (run.json)
+
+GENERATION_KEYS = ("max_new_tokens", "temperature", "top_p", "seed")
+RESOLVED_BACKEND_KEYS = ("backend", "model", "model_path", "adapter", "dtype", "gguf_file")  # as a loaded backend reports them
+
+
+def recorded_sessions(store: RunStore) -> list[dict[str, Any]]:
+    """The run's generating sessions: run.json's, else one read from an older run's summary.json, else none.
+
+    Summaries written before run.json existed hold the generation settings and the resolved
+    backend, but not the model as it was asked for nor the requested dtype; those are then not compared.
+    """
+    sessions = store.sessions()
+    if sessions:
+        return sessions
+    summary = store.read_json("summary.json")
+    gen = summary.get("generation")
+    backend = summary.get("backend")
+    if not isinstance(gen, dict):
+        return []
+    settings = {k: gen[k] for k in GENERATION_KEYS if k in gen}
+    if not isinstance(backend, dict) or backend.get("summarized_from_samples"):
+        backend = {}
+    return [{"settings": settings, "backend": backend, "model_label": summary.get("model"),
+             "tasks": sorted(summary.get("tasks") or {}) if isinstance(summary.get("tasks"), dict) else [],
+             "from": "summary.json"}]
+
+
+def differences(old: dict[str, Any], new: dict[str, Any], keys: tuple[str, ...] | None = None) -> list[str]:
+    """`name: old -> new` for every key both dicts hold (or only `keys`) whose values differ."""
+    names = [k for k in (keys or tuple(old)) if k in old and k in new]
+    return [f"{k} {old[k]!r} -> {new[k]!r}" for k in names if old[k] != new[k]]
+
+
+def stored_format(store: RunStore, task: str) -> str | None:
+    """The prompt format of the first readable stored sample of `task` (None when it holds none)."""
+    path = store.path(task)
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            for line in fh:
+                rec, _ = _parse_line(line.rstrip(b"\n"))
+                if rec is not None:
+                    return rec.get("format") if isinstance(rec.get("format"), str) else None
+    except OSError:
+        return None
+    return None
