@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 
@@ -83,10 +84,25 @@ def slug(text: str) -> str:
 
 
 def check_args(args: argparse.Namespace) -> None:
-    """Refuse flag values that would crash a backend or write a misleading summary, before anything loads."""
-    for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size), ("--kv-budget-mb", args.kv_budget_mb)):
+    """Refuse flag values that would crash a backend or write a misleading summary, before anything loads.
+
+    NaN and infinity are refused wherever a number is expected: NaN compares false with every bound,
+    and summary.json (strict JSON) cannot hold either.
+    """
+    for flag, value in (("--limit", args.limit), ("--batch-size", args.batch_size),
+                        ("--max-new-tokens", args.max_new_tokens), ("--kv-budget-mb", args.kv_budget_mb),
+                        ("--threads", args.threads), ("--concurrency", args.concurrency),
+                        ("--tensor-parallel-size", args.tensor_parallel_size), ("--max-model-len", args.max_model_len)):
         if value is not None and value <= 0:
             raise UserError(f"{flag} must be a positive integer, got {value}")
+    if not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise UserError(f"--temperature must be a finite number >= 0 (0 = greedy), got {args.temperature}")
+    if not (math.isfinite(args.top_p) and 0 < args.top_p <= 1):
+        raise UserError(f"--top-p must be in (0, 1], got {args.top_p}")
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise UserError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    if args.max_retries < 0:
+        raise UserError(f"--max-retries must be 0 or more, got {args.max_retries}")
     if args.run_name is not None:
         check_run_name(args.run_name)
     if args.force and not args.resume:
@@ -156,6 +172,10 @@ def run_eval(args: argparse.Namespace) -> int:
     from harness.report import print_summary
     from harness.runner import RunConfig, open_run, run
 
+    if args.backend == "hf" and not args.summarize_only:
+        from harness.backends.hf import check_device
+
+        check_device(args.device)
     backend = None
     if args.backend == "openai" and not args.model and not args.summarize_only:
         backend = make_backend(args.backend, **backend_kwargs(args))  # no model to load: it names the served one

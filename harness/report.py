@@ -1,8 +1,39 @@
-"""Readable end-of-run tables (rich)."""
+"""Readable end-of-run tables (rich), and the per-sample `--out` files of `rest score`.
+
+An `--out` is checked before any scoring (a folder, or a path under a file, is
+refused at once) and written with every OS error as one line: a read-only
+folder, a full disk, a file-size limit.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from harness.types import UserError
+
+
+def check_out_file(out: str | Path) -> None:
+    """Refuse an --out that cannot become a file: a folder, or a path below something that is not a folder."""
+    target = Path(out)
+    if target.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file path such as {target / 'per_sample.jsonl'}")
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"--out {out}: {parent} is not a folder")
+
+
+def write_out_file(out: str | Path, text: str) -> None:
+    """Write an --out file (creating its folder); any OS error is one line naming the file and the reason."""
+    target = Path(out)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise UserError(f"cannot write --out {out}: {exc.strerror or exc}") from None
 
 
 def pct(x: float | None) -> str:

@@ -54,18 +54,40 @@ def resolve(spec: str) -> Path:
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
+    """The file's records; a corrupt or truncated file is one UserError naming it (re-fetch it)."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        import pandas as pd
-
-        return pd.read_parquet(path).to_dict(orient="records")
+        return _read_parquet(path)
     try:
+        text = path.read_text(encoding="utf-8")
         if suffix == ".jsonl":
-            return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        data = json.loads(path.read_text())
-    except ValueError as exc:
-        raise UserError(f"{path}: not valid JSON ({exc})") from None
-    return list(data.values()) if isinstance(data, dict) else list(data)
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise UserError(f"{path}: not valid JSON ({type(exc).__name__}: {exc})") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if isinstance(data, dict):
+        return list(data.values())
+    if not isinstance(data, list):
+        raise UserError(f"{path}: expected a JSON list (or mapping) of rows, got {type(data).__name__}")
+    return data
+
+
+def _read_parquet(path: Path) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    try:
+        import pyarrow
+
+        arrow_errors: tuple[type[BaseException], ...] = (pyarrow.ArrowException,)
+    except ImportError:
+        arrow_errors = ()
+    try:
+        return pd.read_parquet(path).to_dict(orient="records")
+    except (OSError, ValueError, *arrow_errors) as exc:
+        raise UserError(f"{path}: not a readable parquet file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                        "a partial download? fetch it again (`rest data fetch toolrl`)") from None
 
 
 def plain(x: Any) -> Any:
@@ -82,9 +104,14 @@ def plain(x: Any) -> Any:
 def to_row(rec: dict[str, Any], position: int, stem: str) -> dict[str, Any]:
     """One record -> {"id", "prompt": [messages], "ground_truth"} (pure)."""
     rec = plain(rec)
+    if not isinstance(rec, dict):
+        raise UserError(f"{stem}: row {position} is not an object (got {type(rec).__name__})")
     extra = rec.get("extra_info") if isinstance(rec.get("extra_info"), dict) else {}
     if isinstance(rec.get("prompt"), list):
-        prompt = [{"role": str(m["role"]), "content": str(m["content"])} for m in rec["prompt"]]
+        try:
+            prompt = [{"role": str(m["role"]), "content": str(m["content"])} for m in rec["prompt"]]
+        except (KeyError, TypeError):
+            raise UserError(f"{stem}: row {position}: prompt messages need 'role' and 'content'") from None
         gt = rec.get("ground_truth")
         if gt is None and isinstance(rec.get("reward_model"), dict):
             gt = rec["reward_model"].get("ground_truth")

@@ -128,9 +128,15 @@ def _read_yaml(spec: str | Path, relative_to: Path | None = None, _seen: tuple[P
     if path.resolve() in _seen:
         raise UserError(f"{path}: `base:` chain loops back to itself")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not a text YAML file (byte {exc.start} is not UTF-8)") from None
+    except OSError as exc:
+        raise UserError(f"cannot read config {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except RecursionError:
+        raise UserError(f"{path}: YAML nested too deeply to read") from None
     if not isinstance(raw, dict):
         raise UserError(f"{path}: a config must be a mapping of keys, got {type(raw).__name__}")
     base = raw.pop("base", None)
@@ -208,6 +214,9 @@ def validate(cfg: TrainConfig) -> None:
             f"grpo.per_device_train_batch_size x gradient_accumulation_steps ({g.per_device_train_batch_size}x{g.gradient_accumulation_steps}) "
             f"must be divisible by grpo.num_generations ({g.num_generations})"
         )
+    if g.max_steps < -1:  # TRL reads any negative value as "train by epochs"; only -1 says so on purpose
+        raise UserError(f"grpo.max_steps: a positive number of steps, or -1 to train for num_train_epochs; "
+                        f"got {g.max_steps}")
     if g.max_steps == 0 or (g.max_steps < 0 and g.num_train_epochs <= 0):
         raise UserError("grpo.max_steps: set max_steps > 0 or num_train_epochs > 0")
     if g.learning_rate <= 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -56,11 +57,16 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             return int(value)
         raise UserError(f"{where}: expected an integer, got {value!r}")
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str) and _FLOAT_RE.match(value.strip()):
-            return float(value)
-        raise UserError(f"{where}: expected a number, got {value!r}")
+            number = float(value)
+        elif isinstance(value, str) and _FLOAT_RE.match(value.strip()):
+            number = float(value)
+        if number is None:
+            raise UserError(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(number):  # YAML's .nan/.inf: NaN passes every `<= 0` check, and no setting means either
+            raise UserError(f"{where}: expected a finite number, got {value!r}")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value

@@ -66,7 +66,9 @@ def read_jsonl(paths: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
             try:
                 obj = json.loads(line)
             except ValueError as exc:
-                raise UserError(f"{where}: not valid JSON ({exc})") from exc
+                raise UserError(f"{where}: not valid JSON ({exc})") from None
+            except RecursionError:
+                raise UserError(f"{where}: JSON nested too deeply to read") from None
             if not isinstance(obj, dict):
                 raise UserError(f"{where}: expected a JSON object, got {type(obj).__name__}")
             yield where, obj
@@ -106,15 +108,27 @@ def score_toolrl_outputs(outputs: list[tuple[str, str]], items: dict[str, dict[s
 # ---------------------------------------------------------------- commands
 
 
-def _write_jsonl(path: str, rows: list[dict[str, Any]], inputs: list[str]) -> None:
+def _check_out(path: str | None, inputs: list[str]) -> None:
+    """Refuse, before any scoring, an --out that is an input file or cannot be a file."""
+    from harness.report import check_out_file
+
+    if path is None:
+        return
     target = Path(path)
     if any(target.resolve() == Path(f).resolve() for f in inputs):
         raise UserError(f"--out {path} is one of the input files")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    check_out_file(path)
+
+
+def _write_jsonl(path: str, rows: list[dict[str, Any]], inputs: list[str]) -> None:
+    from harness.report import write_out_file
+
+    _check_out(path, inputs)
+    write_out_file(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 def run_score(args: argparse.Namespace) -> int:
+    _check_out(args.out, args.files)
     if args.protocol == "original":
         return run_original(args)
     items = data.load_all(data.data_dir(args.data_dir))
@@ -180,13 +194,48 @@ def run_original(args: argparse.Namespace) -> int:
         rows.append(row)
     if not rows:
         raise UserError("no predictions in the given files")
-    results = original.score_predictions(rows, data.data_dir(args.data_dir), mode=args.mode,
-                                         level=args.level)
+    root = data.data_dir(args.data_dir)
+    if args.level in (1, 2):
+        check_dialogues(root, args.level, sorted({r["file"] for r in rows}))
+    try:
+        results = original.score_predictions(rows, root, mode=args.mode, level=args.level)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # a data file we did not pre-read
+        raise UserError(f"API-Bank data under {root} is unreadable ({type(exc).__name__}: {exc}); "
+                        "rerun `rest data fetch apibank`") from None
     if args.out:
         _write_jsonl(args.out, [{k: r.get(k) for k in ("file", "sample_id", "correct", "error")} for r in results],
                      args.files)
     print_summary(original.summarize(results), f"API-Bank, original protocol, level {args.level} ({args.mode} mode)")
     return 0
+
+
+def check_dialogues(root: Path, level: int, files: list[str]) -> None:
+    """Read the dialogue files the predictions name, so a corrupt one is one line naming it (not a traceback)."""
+    from harness.apibank.original.dialogues import dialogue_dir
+
+    folder = dialogue_dir(root, level)
+    for name in files:
+        path = folder / name
+        if not path.is_file() or "/" in name or "\\" in name:
+            continue  # the scorer's own check names unknown dialogues
+        try:
+            lines = path.read_bytes().decode("utf-8").splitlines()
+        except OSError as exc:
+            raise UserError(f"cannot read API-Bank dialogue {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise UserError(f"API-Bank dialogue {path} is not UTF-8 text (byte {exc.start}); "
+                            "rerun `rest data fetch apibank`") from None
+        for lineno, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                turn = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                raise UserError(f"API-Bank dialogue {path}:{lineno} is not valid JSON ({type(exc).__name__}); "
+                                "rerun `rest data fetch apibank`") from None
+            if not isinstance(turn, dict):
+                raise UserError(f"API-Bank dialogue {path}:{lineno} is not a JSON object; "
+                                "rerun `rest data fetch apibank`")
 
 
 def _prediction_key(row: dict[str, Any], level: int) -> str:

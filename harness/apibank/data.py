@@ -111,15 +111,21 @@ def load_level(level: int, root: str | os.PathLike[str] | None = None) -> list[d
         raise UserError(f"missing {path}; run `rest data fetch apibank` (or fix --data-dir)")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path} is not valid JSON ({exc}); rerun `rest data fetch apibank`") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise UserError(f"{path} is not valid JSON ({type(exc).__name__}: {exc}); "
+                        "rerun `rest data fetch apibank`") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not isinstance(raw, list):
+        raise UserError(f"{path}: expected a JSON list of items, got {type(raw).__name__}; "
+                        "rerun `rest data fetch apibank`")
     items = []
     for index, entry in enumerate(raw):
         try:
             answer = normalise_answer(entry["answer"])
             system, user = entry["system"], entry["user"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UserError(f"{path}: item {index} is malformed ({exc})") from exc
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UserError(f"{path}: item {index} is malformed ({exc})") from None
         items.append(
             {
                 "id": item_id(level, index),

@@ -37,36 +37,54 @@ class ResultLine:
 
 
 def read_result_files(paths: Iterable[str | Path]) -> list[ResultLine]:
-    """Parse result files in order (file by file, line by line); bad input, a repeated id included, raises UserError."""
+    """Parse result files in order (file by file, line by line); bad input, a repeated id included, raises UserError.
+
+    Every unreadable line (not UTF-8, not JSON, nested past the parser's depth) is one line naming
+    it, and so are files that hold no result at all: scoring nothing would print a table of N/A
+    and exit 0, as if the files had been scored.
+    """
     out: list[ResultLine] = []
     seen: dict[str, str] = {}
     for path in paths:
         p = Path(path)
         if not p.is_file():
             raise UserError(f"result file not found: {p}")
-        with p.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except ValueError as exc:
-                    raise UserError(f"{p}:{lineno}: not a JSON object ({exc.msg})") from None
-                if not isinstance(obj, dict) or "id" not in obj or "result" not in obj:
-                    raise UserError(f"{p}:{lineno}: expected an object with 'id' and 'result'")
-                test_id = obj["id"]
-                try:
-                    category = data.category_of(test_id)
-                except UserError:
-                    raise UserError(f"{p}:{lineno}: not a BFCL entry id: {test_id!r}") from None
-                if category not in data.CATEGORIES and not category.startswith(MULTI_TURN_PREFIX):
-                    raise UserError(f"{p}:{lineno}: unknown or unsupported BFCL category {category!r} (id {test_id!r})")
-                if test_id in seen:
-                    raise UserError(f"{p}:{lineno}: duplicate id {test_id!r} (first at {seen[test_id]}); "
-                                    "each id must be scored once")
-                seen[test_id] = f"{p}:{lineno}"
-                out.append(ResultLine(str(p), lineno, test_id, category, obj["result"]))
+        try:
+            raw = p.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read {p}: {exc.strerror or exc}") from None
+        for lineno, line in enumerate(raw.split(b"\n"), 1):
+            if not line.strip():
+                continue
+            obj = _parse(line, f"{p}:{lineno}")
+            if not isinstance(obj, dict) or "id" not in obj or "result" not in obj:
+                raise UserError(f"{p}:{lineno}: expected an object with 'id' and 'result'")
+            test_id = obj["id"]
+            try:
+                category = data.category_of(test_id)
+            except UserError:
+                raise UserError(f"{p}:{lineno}: not a BFCL entry id: {test_id!r}") from None
+            if category not in data.CATEGORIES and not category.startswith(MULTI_TURN_PREFIX):
+                raise UserError(f"{p}:{lineno}: unknown or unsupported BFCL category {category!r} (id {test_id!r})")
+            if test_id in seen:
+                raise UserError(f"{p}:{lineno}: duplicate id {test_id!r} (first at {seen[test_id]}); "
+                                "each id must be scored once")
+            seen[test_id] = f"{p}:{lineno}"
+            out.append(ResultLine(str(p), lineno, test_id, category, obj["result"]))
+    if not out:
+        raise UserError("no results in the given files (each line: {\"id\": ..., \"result\": ...})")
     return out
+
+
+def _parse(line: bytes, where: str) -> Any:
+    try:
+        return json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{where}: not UTF-8 text (byte {exc.start}); a result file is JSON lines") from None
+    except ValueError as exc:
+        raise UserError(f"{where}: not a JSON object ({getattr(exc, 'msg', exc)})") from None
+    except RecursionError:
+        raise UserError(f"{where}: JSON nested too deeply to read") from None
 
 
 class _Entries:
@@ -153,7 +171,9 @@ def category_counts(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
 
 
 def check_out_path(out: str | Path, inputs: Iterable[str | Path]) -> None:
-    """Refuse an --out that is one of the input files (writing it would destroy the input)."""
+    """Refuse an --out that is one of the input files (writing it would destroy the input) or cannot be a file."""
+    from harness.report import check_out_file
+
     target = Path(out)
     for name in inputs:
         source = Path(name)
@@ -162,13 +182,15 @@ def check_out_path(out: str | Path, inputs: Iterable[str | Path]) -> None:
             same = target.samefile(source)  # a hard link
         if same:
             raise UserError(f"--out {out} is one of the input files; choose another path")
+    check_out_file(out)
 
 
 def write_rows(rows: list[dict[str, Any]], path: str | Path) -> None:
     """Per-sample verdicts as JSON lines, in input order."""
-    with Path(path).open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps({k: row[k] for k in ("id", "category", "valid", "error_type")}) + "\n")
+    from harness.report import write_out_file
+
+    write_out_file(path, "".join(json.dumps({k: row[k] for k in ("id", "category", "valid", "error_type")}) + "\n"
+                                 for row in rows))
 
 
 def _group_dir(category: str) -> str:
