@@ -105,6 +105,7 @@ def test_wandb_gets_eval_metrics_at_global_step(tmp_path, tiny_model_dir, monkey
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
     monkeypatch.setenv("WANDB_SILENT", "true")
+    wandb.teardown()  # a wandb setup left by an earlier test in this process would keep its WANDB_DIR
     run = wandb.init(project="cb-test")  # as transformers' WandbCallback does: the global wandb.run
     try:
         cb = CheckpointEvalCallback(["test:parity"], limit=2, max_new_tokens=2, device="cpu", leaderboard=False)
