@@ -283,7 +283,8 @@ def recorded_sessions(store: RunStore) -> list[dict[str, Any]]:
     """The run's generating sessions: run.json's, else one read from an older run's summary.json, else none.
 
     Summaries written before run.json existed hold the generation settings and the resolved
-    backend, but not the model as it was asked for nor the requested dtype; those are then not compared.
+    backend, but not the model as it was asked for; that is then not compared. A summary written
+    from stored samples (--summarize-only) recorded the summarizing command's defaults, so it is not used.
     """
     sessions = store.sessions()
     if sessions:
@@ -291,11 +292,9 @@ def recorded_sessions(store: RunStore) -> list[dict[str, Any]]:
     summary = store.read_json("summary.json")
     gen = summary.get("generation")
     backend = summary.get("backend")
-    if not isinstance(gen, dict):
-        return []
+    if not isinstance(gen, dict) or not isinstance(backend, dict) or backend.get("summarized_from_samples"):
+        return []  # a summary written by --summarize-only before run.json held that command line's defaults
     settings = {k: gen[k] for k in GENERATION_KEYS if k in gen}
-    if not isinstance(backend, dict) or backend.get("summarized_from_samples"):
-        backend = {}
     return [{"settings": settings, "backend": backend, "model_label": summary.get("model"),
              "tasks": sorted(summary.get("tasks") or {}) if isinstance(summary.get("tasks"), dict) else [],
              "from": "summary.json"}]

@@ -191,6 +191,17 @@ def test_resume_of_a_run_from_before_run_json_compares_its_summary(tmp_path):
         run(OkBackend(), cfg(tmp_path, resume=True, gen=GenParams(max_new_tokens=5)))
 
 
+def test_a_summary_written_by_summarize_only_before_run_json_is_not_taken_as_the_settings(tmp_path):
+    """Such summaries recorded the summarizing command line's defaults, not the run's (guard)."""
+    with pytest.raises(KeyboardInterrupt):
+        run(OkBackend(crash_after=1), cfg(tmp_path))
+    (tmp_path / "run" / "run.json").unlink(missing_ok=True)  # a run from before run.json
+    old_cli = {"backend": "hf", "summarized_from_samples": True}  # what the old --summarize-only wrote
+    run(None, cfg(tmp_path, gen=GenParams(max_new_tokens=256), backend_info=old_cli))
+    (tmp_path / "run" / "run.json").unlink(missing_ok=True)
+    assert run(OkBackend(), cfg(tmp_path, resume=True))["tasks"]["test:echo"]["total"] == 10
+
+
 def test_resume_force_continues_and_records_both_setups(tmp_path):
     run(DtypeBackend("float32"), cfg(tmp_path, limit=4))
     summary = run(DtypeBackend("bfloat16"), cfg(tmp_path, resume=True, force=True, gen=GenParams(max_new_tokens=8)))
