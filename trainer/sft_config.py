@@ -104,6 +104,8 @@ def validate_sft(cfg: SftConfig) -> None:
     for name in ("per_device_train_batch_size", "gradient_accumulation_steps", "logging_steps"):
         if getattr(s, name) < 1:
             raise UserError(f"sft.{name}: must be >= 1, got {getattr(s, name)}")
+    if s.max_steps < -1:  # TRL reads any negative value as "train by epochs"; only -1 says so on purpose
+        raise UserError(f"sft.max_steps: a positive number of steps, or -1 to train for num_train_epochs; got {s.max_steps}")
     if s.max_steps == 0 or (s.max_steps < 0 and s.num_train_epochs <= 0):
         raise UserError("sft.max_steps: set max_steps > 0 or num_train_epochs > 0")
     if s.learning_rate <= 0:

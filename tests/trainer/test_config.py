@@ -140,3 +140,22 @@ def test_eval_mode_and_format_choices():
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     fmt = next(a for a in sub.choices["eval"]._actions if "--format" in a.option_strings)
     assert tuple(fmt.choices) == EVAL_FORMATS
+
+
+def test_sft_negative_max_steps_other_than_minus_one_is_refused():
+    from trainer.sft_config import load_sft_config
+
+    with pytest.raises(UserError) as exc:
+        load_sft_config("sft", ["sft.max_steps=-3"])
+    assert "sft.max_steps" in one_line(exc)
+    assert load_sft_config("sft", ["sft.max_steps=-1"]).sft.max_steps == -1
+
+
+def test_corrupt_training_parquet_is_one_line(tmp_path):
+    from trainer.data import read_records
+
+    bad = tmp_path / "rows.parquet"
+    bad.write_bytes(b"PAR1 not really a parquet file")
+    with pytest.raises(UserError) as exc:
+        read_records(str(bad))
+    assert "rows.parquet" in one_line(exc)

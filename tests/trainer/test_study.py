@@ -43,8 +43,8 @@ def test_dry_run_lists_every_stage_in_order(tmp_path, capsys):
 
 
 def test_restart_with_other_settings_is_refused(tmp_path, capsys):
-    assert main(["--work", str(tmp_path), "--seeds", "1", "--dry-run"]) == 0
-    assert main(["--work", str(tmp_path), "--seeds", "1", "--max-steps", "7", "--dry-run"]) == 2
+    assert main(["--work", str(tmp_path), "--out", str(tmp_path / "o"), "--seeds", "1", "--dry-run"]) == 0
+    assert main(["--work", str(tmp_path), "--out", str(tmp_path / "o"), "--seeds", "1", "--max-steps", "7", "--dry-run"]) == 2
     assert "other settings (max_steps)" in capsys.readouterr().err
 
 
