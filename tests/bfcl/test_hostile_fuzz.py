@@ -20,7 +20,7 @@ from tests.isolated import Isolated
 DECODE_SECONDS = 10.0  # all nine decoders on one input (each is well under a second on a loaded CI core)
 CALLS_SECONDS = 10.0  # one step of up to 12 calls; a normal call takes microseconds
 CHECK_SECONDS = 30.0  # scoring a whole hostile trajectory (model and ground-truth environments)
-PEAK_RSS_MB = 800  # the child's peak RSS over every example (3 MB of '[],' alone once took 1.4 GB)
+PEAK_RSS_MB = 600  # growth of the child's peak RSS over its start (3 MB of '[],' alone once took 1.4 GB)
 MAX_PIECE = 300_000  # characters per repeated piece; a few pieces may pass MAX_TEXT_CHARS on purpose
 
 SMALL = settings(max_examples=40, deadline=None, derandomize=True, database=None,
@@ -31,7 +31,12 @@ LONG = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCh
 
 @pytest.fixture(scope="module")
 def child():
+    """One child for the module; `baseline_mb` is its peak RSS once every target module is imported, so the
+    budget bounds what scoring uses, not what the interpreter and its imports happen to weigh on this machine."""
     runner = Isolated()
+    runner.call("tests.bfcl.hostile_targets:decode_all", "f(a=1)", timeout=120)
+    runner.call("tests.bfcl.hostile_targets:run_calls", ["add(a=1, b=2)"], timeout=120)
+    runner.baseline_mb = runner.call("tests.bfcl.hostile_targets:decode_all", "", timeout=120).peak_rss_mb
     yield runner
     runner.close()
 
@@ -50,13 +55,13 @@ hostile_text = st.lists(piece, min_size=1, max_size=6).map(
 
 
 def _check_decoders(child: Isolated, text: str) -> None:
-    outcome = child.call("tests.bfcl.hostile_targets:decode_all", text, timeout=DECODE_SECONDS * 3)
+    outcome = child.call("tests.bfcl.hostile_targets:decode_all", text, timeout=DECODE_SECONDS * 12)  # hang detector, wall
     assert outcome.kind == "returned", f"{outcome.kind} (exit {outcome.exitcode}) on {text[:200]!r}..."
     report = outcome.result
     bad = [r for r in report if r[1] not in ("ok", "DecodeError")]
     assert not bad, (bad, text[:200])
     assert sum(r[2] for r in report) < DECODE_SECONDS, (report, len(text))
-    assert outcome.peak_rss_mb < PEAK_RSS_MB, (outcome.peak_rss_mb, len(text))
+    assert outcome.peak_rss_mb - child.baseline_mb < PEAK_RSS_MB, (outcome.peak_rss_mb, child.baseline_mb, len(text))
 
 
 @SMALL
@@ -107,7 +112,7 @@ def _check_calls(child: Isolated, calls: list[str]) -> None:
     report = outcome.result
     assert report["unexpected"] is None and report["all_str"] and report["n"] == len(calls), (report, calls)
     assert report["seconds"] < CALLS_SECONDS, (report, [c[:120] for c in calls])
-    assert outcome.peak_rss_mb < PEAK_RSS_MB, outcome.peak_rss_mb
+    assert outcome.peak_rss_mb - child.baseline_mb < PEAK_RSS_MB, (outcome.peak_rss_mb, child.baseline_mb)
 
 
 @SMALL
@@ -133,4 +138,4 @@ def test_scoring_a_hostile_trajectory_ends_in_a_verdict(child, steps):
     report = outcome.result
     assert report["unexpected"] is None, (report, steps)
     assert report["valid"] is False and report["seconds"] < CHECK_SECONDS, report
-    assert outcome.peak_rss_mb < PEAK_RSS_MB, outcome.peak_rss_mb
+    assert outcome.peak_rss_mb - child.baseline_mb < PEAK_RSS_MB, (outcome.peak_rss_mb, child.baseline_mb)
