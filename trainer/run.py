@@ -76,6 +76,14 @@ def _precision(section: Any, log: Any) -> Precision:
     return prec
 
 
+def _tokenizer(cfg: Any, tokenizer: Any = None):
+    """The injected tokenizer or the model's, with a pad token (TRL pads batches)."""
+    tokenizer = tokenizer if tokenizer is not None else load_tokenizer(cfg.tokenizer or cfg.model)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
 def _write_stats(out: Path, stats: dict[str, Any]) -> None:
     (out / "train_stats.json").write_text(json.dumps(stats, indent=2))
 
@@ -169,10 +177,7 @@ def build_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, reward_fun
     cfg = resolve_train_data(cfg, log)
     prec = _precision(cfg.grpo, log)
     args = grpo_args(cfg, precision=prec)  # TRL's checks of the section, before anything loads
-    if tokenizer is None:
-        tokenizer = load_tokenizer(cfg.tokenizer or cfg.model)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = _tokenizer(cfg, tokenizer)
     if train_dataset is None:
         train_dataset = load_dataset(cfg.data.train, tokenizer, cfg.grpo.max_prompt_length, cfg.data.limit,
                                      holdout=cfg.data.holdout, exclude_holdout=cfg.data.exclude_holdout, log=log)
@@ -277,10 +282,7 @@ def build_sft_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, train_
     out.mkdir(parents=True, exist_ok=True)
     prec = _precision(cfg.sft, log)
     args = sft_args(cfg, precision=prec)  # TRL's checks of the section, before anything loads
-    if tokenizer is None:
-        tokenizer = load_tokenizer(cfg.tokenizer or cfg.model)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = _tokenizer(cfg, tokenizer)
     if train_dataset is None:
         train_dataset = to_sft_dataset(prepare_rows(cfg, tokenizer, log=log))
     eval_dataset = None

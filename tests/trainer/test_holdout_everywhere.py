@@ -13,14 +13,6 @@ from trainer.config import DataConfig, load_config
 from trainer.sft_config import SftDataConfig, load_sft_config
 
 
-@pytest.fixture()
-def toolrl_dir(tmp_path, monkeypatch):
-    d = tmp_path / "toolrl"
-    d.mkdir()
-    monkeypatch.setattr(D, "toolrl_search_dirs", lambda: [d])
-    return d
-
-
 def test_rl_and_sft_default_to_the_same_holdout_sets():
     assert DataConfig().holdout == SftDataConfig().holdout == list(D.DEFAULT_HOLDOUT)
     assert DataConfig().holdout is not DataConfig().holdout  # a fresh list each time

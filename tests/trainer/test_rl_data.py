@@ -41,15 +41,6 @@ def verl_parquet(path: Path, questions: list[str]) -> None:
     pd.DataFrame(recs).to_parquet(path)
 
 
-@pytest.fixture()
-def toolrl_dir(tmp_path, monkeypatch):
-    """An empty ToolRL data folder that is the only place aliases are looked up."""
-    d = tmp_path / "toolrl"
-    d.mkdir()
-    monkeypatch.setattr(D, "toolrl_search_dirs", lambda: [d])
-    return d
-
-
 # ---------------------------------------------------------------- the alias and the RL default
 
 

@@ -13,14 +13,6 @@ from trainer.config import AUTO_TRAIN, load_config
 from trainer.run import resolve_train_data
 
 
-@pytest.fixture()
-def toolrl_dir(tmp_path, monkeypatch):
-    d = tmp_path / "toolrl"
-    d.mkdir()
-    monkeypatch.setattr(D, "toolrl_search_dirs", lambda: [d])
-    return d
-
-
 def test_rl_presets_default_to_auto_and_paper_presets_name_the_rl_rows():
     assert load_config("grpo").data.train == AUTO_TRAIN
     assert load_config("rest").data.train == AUTO_TRAIN

@@ -1,0 +1,16 @@
+"""Fixtures shared by the trainer's data tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from trainer import data as D
+
+
+@pytest.fixture()
+def toolrl_dir(tmp_path, monkeypatch):
+    """An empty ToolRL data folder that is the only place aliases are looked up."""
+    d = tmp_path / "toolrl"
+    d.mkdir()
+    monkeypatch.setattr(D, "toolrl_search_dirs", lambda: [d])
+    return d
