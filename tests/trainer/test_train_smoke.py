@@ -101,8 +101,14 @@ def test_cli_cpu_smoke_end_to_end(tmp_path):
     cfg = load_config(out / "config.yaml")
     recs = [r for r in read_metrics(out / "metrics.jsonl") if "rest/progress" in r]
     assert len(recs) == cfg.grpo.max_steps
-    assert weight(recs[-1], Region.ARGS) > weight(recs[0], Region.ARGS)
-    assert weight(recs[-1], Region.FORMAT) < weight(recs[0], Region.FORMAT)
+    # the clock counts rollouts; the logged weights are the schedule at that clock (the entropy-derived bases
+    # of rollout 2 may already sit beyond the curriculum's bounds, so the direction alone is not asserted)
+    assert [r["rest/rollout"] for r in recs] == [1, 2] and [r["rest/progress"] for r in recs] == [0.5, 1.0]
+    for r in recs:
+        ent = {int(reg): r[f"rest/entropy_smoothed/{reg.name.lower()}"] for reg in Region
+               if f"rest/entropy_smoothed/{reg.name.lower()}" in r}
+        expected = region_weights(cfg.weights, r["rest/progress"], int(r["rest/rollout"]), region_entropy=ent or None)
+        assert {reg: weight(r, reg) for reg in Region} == pytest.approx({reg: expected[int(reg)] for reg in Region})
     ckpt = out / f"checkpoint-{cfg.grpo.max_steps}"
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
