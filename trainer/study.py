@@ -243,8 +243,9 @@ class Study:
                     continue
                 out = self.rl_run(arm, seed)
                 self.evaluate(name, out)
+                self.publish(f"{name} trained and evaluated on {TOOLRL_TASK}")
                 self.evaluate(f"{name}-apibank", out, APIBANK_TASK, self.s.apibank_limit)
-                self.publish(f"{name} trained and evaluated")
+                self.publish(f"{name} evaluated on {APIBANK_TASK}")
 
 
 def _sha256(path: Path) -> str:
