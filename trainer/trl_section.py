@@ -20,6 +20,8 @@ The old `extra:` mapping still works: its keys are merged up into the section.
 
 from __future__ import annotations
 
+import functools
+import operator
 import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -41,9 +43,19 @@ class Addition:
     strings: tuple[str, ...] = ()  # the only strings a `bool|str` addition takes (`auto`)
 
 
+def _atom(name: str) -> Any:
+    name = name.strip()
+    if name.startswith("list[") and name.endswith("]"):
+        return list[_atom(name[5:-1])]  # type: ignore[misc]
+    if name not in _TYPES:
+        raise ValueError(f"unknown type {name!r} in a TRL field snapshot (regenerate with python -m trainer.trl_fields)")
+    return type(None) if name == "None" else _TYPES[name]
+
+
 def hint_of(type_str: str) -> Any:
-    """`int|None` -> the typing object `coerce` checks against."""
-    return eval(type_str.replace("any", "Any"), {"__builtins__": {}}, {**_TYPES, "Any": Any})  # our own strings only
+    """`int|None`, `list[str]|str` -> the typing object `coerce` checks against (parsed, never evaluated)."""
+    parts = [_atom(p) for p in type_str.split("|")]
+    return functools.reduce(operator.or_, parts) if len(parts) > 1 else parts[0]
 
 
 class TrlSection:

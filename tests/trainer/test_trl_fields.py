@@ -140,3 +140,12 @@ def test_config_yaml_of_runs_before_the_change_still_loads():
     assert not old_sft.is_set("save_steps") and old_sft.trl_kwargs()["save_strategy"] == "no"
     for key in set(old_sft.to_dict()) | set(new_sft.to_dict()):
         assert getattr(old_sft, key) == getattr(new_sft, key), key
+
+
+def test_type_strings_are_parsed_not_evaluated():
+    from trainer.trl_section import hint_of
+
+    assert hint_of("int|None") == (int | None)
+    assert hint_of("list[str]|str") == (list[str] | str)
+    with pytest.raises(ValueError, match="unknown type"):
+        hint_of("__import__('os').system('true')")
