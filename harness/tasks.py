@@ -8,29 +8,12 @@ Benchmarks register themselves from their own `tasks` module, listed in
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from harness.types import Sample, UserError, Verdict
-
-
-@dataclass
-class Prompt:
-    """What a backend receives for one sample: chat messages, plus tools for native FC."""
-
-    messages: list[dict[str, Any]]
-    tools: list[dict[str, Any]] | None = None
-
-
-@dataclass
-class Scored:
-    """A scored completion: the verdict and the calls decoded from the text."""
-
-    verdict: Verdict
-    decoded: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
+from harness.records import Prompt, Scored
+from harness.registry import Registry
+from harness.types import Sample, UserError
 
 
 class Task(Protocol):
@@ -44,7 +27,7 @@ class Task(Protocol):
     def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored: ...
 
 
-# Modules that call `register` at import time.
+# Modules that register their tasks at import time.
 TASK_MODULES = [
     "harness.bfcl.tasks",
     "harness.bfcl.multi_turn.tasks",
@@ -53,68 +36,43 @@ TASK_MODULES = [
     "harness.toolrl_task",
 ]
 
-_TASKS: dict[str, Callable[[], Task]] = {}
+TASKS: Registry[Callable[[], Task]] = Registry("task", TASK_MODULES)
 _GROUPS: dict[str, list[str]] = {}
-_PREFIXES: dict[str, Callable[[str], Task]] = {}
-_LOADED = False
 
 
 def register(name: str, factory: Callable[[], Task]) -> None:
-    _TASKS[name] = factory
+    TASKS.register(name, factory)
 
 
 def register_prefix(prefix: str, factory: Callable[[str], Task]) -> None:
-    """Names `prefix<anything>` not registered otherwise are built on demand by `factory(name)` (e.g. `toolrl:<path>`)."""
-    _PREFIXES[prefix] = factory
-
-
-def _from_prefix(name: str) -> bool:
-    """Register `name` through a prefix factory if one matches; True if it did."""
-    for prefix, factory in _PREFIXES.items():
-        if name.startswith(prefix) and len(name) > len(prefix):
-            register(name, lambda name=name, factory=factory: factory(name))
-            return True
-    return False
+    """Names `prefix<anything>` not registered otherwise are built on demand (e.g. `toolrl:<path>`)."""
+    TASKS.register_prefix(prefix, lambda name: (lambda: factory(name)))
 
 
 def register_group(name: str, members: list[str]) -> None:
     _GROUPS[name] = list(members)
 
 
-def _load_modules() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    for mod in TASK_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and mod.startswith(exc.name)):  # benchmark not built in this checkout
-                raise
-    _LOADED = True
-
-
 def known_tasks() -> list[str]:
-    _load_modules()
-    return sorted(_TASKS)
+    return TASKS.names()
 
 
 def known_groups() -> dict[str, list[str]]:
-    _load_modules()
+    TASKS.names()  # loads the task modules, which register the groups
     return dict(_GROUPS)
 
 
 def expand(spec: str) -> list[str]:
     """Turn "bfcl:simple_python,apibank:all" into task names, groups expanded, order kept."""
-    _load_modules()
+    groups = known_groups()
     out: list[str] = []
     for part in [p.strip() for p in spec.split(",") if p.strip()]:
-        if part in _GROUPS:
-            names = _GROUPS[part]
-        elif part in _TASKS or _from_prefix(part):
+        if part in groups:
+            names = groups[part]
+        elif part in TASKS:
             names = [part]
         else:
-            hint = ", ".join(sorted(set(_GROUPS) | set(_TASKS))[:40])
+            hint = ", ".join(sorted(set(groups) | set(TASKS.names()))[:40])
             raise UserError(f"unknown task {part!r}; known tasks and groups: {hint}")
         for n in names:
             if n not in out:
@@ -125,7 +83,6 @@ def expand(spec: str) -> list[str]:
 
 
 def get(name: str) -> Task:
-    _load_modules()
-    if name not in _TASKS and not _from_prefix(name):
+    if name not in TASKS:
         raise UserError(f"unknown task {name!r}")
-    return _TASKS[name]()
+    return TASKS.get(name)()

@@ -9,7 +9,7 @@ import pytest
 from harness.backends import make_backend
 from harness.backends.base import GenParams
 from harness.backends.llamacpp import chat_kwargs, resolve_gguf
-from harness.tasks import Prompt
+from harness.records import Prompt
 from harness.types import UserError
 
 HAVE_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None

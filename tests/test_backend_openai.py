@@ -27,7 +27,7 @@ from harness.backends.openai import (
     build_request,
     parse_response,
 )
-from harness.tasks import Prompt
+from harness.records import Prompt
 from harness.types import UserError
 
 TOOL = {"name": "calculate_triangle_area", "description": "Area.",

@@ -10,7 +10,7 @@ import pytest
 from harness.backends import make_backend
 from harness.backends.base import GenParams
 from harness.backends.vllm import llm_kwargs, resolve_adapter, sampling_kwargs, template_kwargs
-from harness.tasks import Prompt
+from harness.records import Prompt
 from harness.types import UserError
 
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from harness import tasks as registry
-from harness.tasks import Prompt, Scored
+from harness.records import Prompt, Scored
 from harness.types import Sample, UserError, Verdict
 from trainer.eval_callback import CheckpointEvalCallback, metrics_from_summary
 
@@ -34,10 +34,9 @@ class ParityTask:
 
 @pytest.fixture(autouse=True)
 def parity_task():
-    registry._load_modules()
     registry.register("test:parity", ParityTask)
     yield
-    registry._TASKS.pop("test:parity", None)
+    registry.TASKS.unregister("test:parity")
 
 
 def fake_save(output_dir: Path, step: int, model_dir: Path | None) -> tuple[SimpleNamespace, SimpleNamespace]:

@@ -6,7 +6,7 @@ import pytest
 
 from harness.backends.base import GenParams
 from harness.backends.hf import HFBackend, resolve_model
-from harness.tasks import Prompt
+from harness.records import Prompt
 from harness.types import UserError
 
 PROMPTS = [

@@ -13,7 +13,7 @@ from harness.backends.prefix_cache import (
     plan_prefix,
     shareable_len,
 )
-from harness.tasks import Prompt
+from harness.records import Prompt
 
 SYSTEM = ("You are an expert in composing functions. You are given a question and a set of possible functions. "
           "Here is a list of functions in JSON format that you can invoke.\n")

@@ -112,7 +112,7 @@ def test_a_file_size_limit_during_rest_eval_is_one_line(tmp_path):
     """`ulimit -f` (OSError: File too large) in the middle of writing samples: one line, and the run resumes."""
     code = (
         "import sys; from harness import tasks as registry; import harness.backends as backends; "
-        "from tests.test_runner import EchoTask, OkBackend; registry._load_modules(); "
+        "from tests.test_runner import EchoTask, OkBackend; "
         "registry.register('test:echo', EchoTask); backends.make_backend = lambda name, **kw: OkBackend(); "
         "from harness.cli import main; sys.exit(main(sys.argv[1:]))"
     )

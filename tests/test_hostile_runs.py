@@ -61,12 +61,11 @@ class GatedBackend(OkBackend):
 
 @pytest.fixture(autouse=True)
 def fake_tasks():
-    registry._load_modules()
     for cls in (EchoTask, TwoFormatEcho, OtherEcho):
         registry.register(cls.name, cls)
     yield
     for cls in (EchoTask, TwoFormatEcho, OtherEcho):
-        registry._TASKS.pop(cls.name, None)
+        registry.TASKS.unregister(cls.name)
 
 
 def cfg(tmp_path, tasks=("test:echo",), **kw) -> RunConfig:

@@ -10,7 +10,7 @@ from harness import tasks as registry
 from harness.backends.base import Completion, GenParams
 from harness.runner import RunConfig, run
 from harness.runstore import RunStore
-from harness.tasks import Prompt, Scored
+from harness.records import Prompt, Scored
 from harness.types import Sample, UserError, Verdict
 
 
@@ -62,10 +62,9 @@ class OkBackend:
 
 @pytest.fixture(autouse=True)
 def echo_task():
-    registry._load_modules()
     registry.register("test:echo", EchoTask)
     yield
-    registry._TASKS.pop("test:echo", None)
+    registry.TASKS.unregister("test:echo")
 
 
 def cfg(tmp_path, **kw):

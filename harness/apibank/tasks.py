@@ -17,7 +17,7 @@ from typing import Any
 from harness import tasks as registry
 from harness.apibank import data
 from harness.apibank.toolrl_protocol import judge_toolrl
-from harness.tasks import Prompt, Scored
+from harness.records import Prompt, Scored
 from harness.types import Sample, UserError
 
 FORMAT = "toolrl"

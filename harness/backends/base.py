@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.tasks import Prompt
+from harness.records import Prompt
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Completion, GenParams
-from harness.tasks import Prompt
+from harness.records import Prompt
 from harness.types import UserError
 
 WEIGHT_FILES = ("*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Completion, GenParams
-from harness.tasks import Prompt
+from harness.records import Prompt
 from harness.types import UserError
 
 INSTALL_HINT = ("backend 'llamacpp' needs llama-cpp-python: run `bash bench/build_llamacpp.sh` (builds the wheel "

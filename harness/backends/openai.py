@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.backends.base import Completion, GenParams
-from harness.tasks import Prompt
+from harness.records import Prompt
 from harness.types import UserError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Completion, GenParams
-from harness.tasks import Prompt
+from harness.records import Prompt
 from harness.types import UserError
 
 INSTALL_HINT = ("backend 'vllm' needs vLLM on a CUDA machine: pip install -e '.[vllm]' "

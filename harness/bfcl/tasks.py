@@ -14,7 +14,8 @@ from typing import Any
 from harness.bfcl.data import CATEGORIES, GROUPS, apply_language_hint, language_of, load_answers, load_entries
 from harness.bfcl.fc_tools import to_tools
 from harness.bfcl.prompts import with_system_prompt
-from harness.tasks import Prompt, Scored, register, register_group
+from harness.records import Prompt, Scored
+from harness.tasks import register, register_group
 from harness.types import Sample, UserError
 
 # ToolRL's single-turn instruction appended to each user message (its BFCL handler).

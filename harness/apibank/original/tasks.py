@@ -17,7 +17,8 @@ from typing import Any
 from harness.apibank.original.dialogues import load_dialogue, samples_of
 from harness.apibank.original.env import api_root, load_databases
 from harness.apibank.original.evaluator import judge_in_context
-from harness.tasks import Prompt, Scored, register
+from harness.records import Prompt, Scored
+from harness.tasks import register
 from harness.types import Sample, UserError, Verdict
 
 FORMAT = "apibank"

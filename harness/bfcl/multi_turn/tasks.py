@@ -19,7 +19,8 @@ from harness.bfcl.data import GROUPS
 from harness.bfcl.multi_turn import data
 from harness.bfcl.multi_turn.loop import Episode, StepOutput, run_episodes
 from harness.bfcl.prompts import with_system_prompt
-from harness.tasks import Prompt, Scored, register, register_group
+from harness.records import Prompt, Scored
+from harness.tasks import register, register_group
 from harness.types import Sample, UserError, Verdict
 
 ENTRY_KEYS = ("id", "question", "initial_config", "involved_classes", "missed_function")
