@@ -25,8 +25,8 @@ from typing import Any
 
 from harness import tasks as registry
 from harness.apibank.toolrl_protocol import judge_toolrl, parse_toolrl, score_toolrl
-from harness.rewards import RewardConfig, assistant_text, format_ok, gt_answer, toolrl_reward
 from harness.records import Prompt, Scored
+from harness.rewards import RewardConfig, assistant_text, format_ok, gt_answer, toolrl_reward
 from harness.toolrl_data import ALIASES, load_rows, resolve
 from harness.types import Sample, UserError, Verdict
 

@@ -8,9 +8,9 @@ import pytest
 
 from harness import tasks as registry
 from harness.backends.base import Completion, GenParams
+from harness.records import Prompt, Scored
 from harness.runner import RunConfig, run
 from harness.runstore import RunStore
-from harness.records import Prompt, Scored
 from harness.types import Sample, UserError, Verdict
 
 
