@@ -161,9 +161,10 @@ def run_eval(args: argparse.Namespace) -> int:
         return 0
     check_args(args)
     # every task's data is found (or fetched, or skipped) and its format checked before any model loads
-    task_names = task_data.prepare(registry.expand(args.tasks), fetch=not args.no_fetch, skip_missing=args.skip_missing_data)
-    for name in task_names:
-        task = registry.get(name)
+    loaded = task_data.prepare(registry.expand(args.tasks), fetch=not args.no_fetch, skip_missing=args.skip_missing_data)
+    task_names = list(loaded)
+    for name, item in loaded.items():
+        task = item.task
         if args.format != "auto" and args.format not in task.formats:
             raise UserError(f"task {name} does not support --format {args.format} (supported: {', '.join(task.formats)})")
 
@@ -189,7 +190,7 @@ def run_eval(args: argparse.Namespace) -> int:
     cfg = RunConfig(
         tasks=task_names, out_dir=Path(args.output_dir) / run_name, fmt=args.format, limit=args.limit,
         batch_size=batch_size, resume=args.resume, overwrite=args.overwrite, model_label=label,
-        progress=not args.no_progress, force=args.force, requested=requested_backend(args),
+        progress=not args.no_progress, force=args.force, requested=requested_backend(args), loaded=loaded,
         backend_info={"backend": args.backend, "model_path": args.model, "dtype": args.dtype,
                       "summarized_from_samples": True} if args.summarize_only else None,
         gen=GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,

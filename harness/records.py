@@ -39,14 +39,24 @@ class Scored:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _split(cls: type, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(known fields, the rest) of a JSON object read for dataclass `cls`."""
-    names = {f.name for f in fields(cls)} - {"extra"}
-    return {k: v for k, v in data.items() if k in names}, {k: v for k, v in data.items() if k not in names}
+class _Json:
+    """JSON round trip for a record dataclass: unknown keys live in `extra` and are written back as they came."""
+
+    extra: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}  # type: ignore[arg-type]
+        return {**data, **self.extra}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]):
+        names = {f.name for f in fields(cls)} - {"extra"}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names},
+                   extra={k: v for k, v in data.items() if k not in names})
 
 
 @dataclass
-class SampleRecord:
+class SampleRecord(_Json):
     """One line of samples/<task>.jsonl: one item, the text generated for it and the checker's verdict.
 
     `backend_error` is set (and `valid` False) when generation failed for the item.
@@ -88,18 +98,10 @@ class SampleRecord:
         """Generation failed for this item (no verdict was given)."""
         return bool(self.backend_error)
 
-    def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        return {**data, **self.extra}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SampleRecord:
-        known, rest = _split(cls, data)
-        return cls(**known, extra=rest)
 
 
 @dataclass
-class TaskResult:
+class TaskResult(_Json):
     """One task's entry in summary.json: counts, accuracy with its 95% interval, errors, tokens, coverage.
 
     `planned` is the number of items this run covers (after --limit), `available` the task's full
@@ -124,14 +126,6 @@ class TaskResult:
         """Items the run holds a sample for (scored or failed)."""
         return self.total + self.failed
 
-    def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        return {**data, **self.extra}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TaskResult:
-        known, rest = _split(cls, data)
-        return cls(**known, extra=rest)
 
 
 @dataclass
@@ -171,7 +165,9 @@ class RunSummary:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunSummary:
-        known, rest = _split(cls, data)
-        tasks = known.pop("tasks", None) or {}
-        return cls(**known, tasks={k: TaskResult.from_json(v) for k, v in tasks.items()}, extra=rest)
+        names = {f.name for f in fields(cls)} - {"extra", "tasks"}
+        tasks = data.get("tasks") or {}
+        return cls(**{k: v for k, v in data.items() if k in names},
+                   tasks={k: TaskResult.from_json(v) for k, v in tasks.items()},
+                   extra={k: v for k, v in data.items() if k not in names and k != "tasks"})
 

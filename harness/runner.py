@@ -52,6 +52,7 @@ class RunConfig:
     requested: dict[str, Any] = field(default_factory=dict)  # backend options as asked for (model, dtype...),
     #                                                          compared with the stored run's on --resume
     force: bool = False  # --resume --force: continue despite changed settings; summary.json lists each setup
+    loaded: dict[str, Any] = field(default_factory=dict)  # task name -> task_data.LoadedTask read by a pre-flight
 
 
 def versions() -> dict[str, str]:
@@ -262,11 +263,12 @@ def _run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
                 p.unlink()
     store.prepare()
     sessions = _record_session(store, cfg, backend) if backend is not None else store.sessions()
-    task_objs = [registry.get(name) for name in cfg.tasks]
     plan = []
-    for task in task_objs:
+    for name in cfg.tasks:
+        loaded = cfg.loaded.get(name)  # read by the CLI's pre-flight: not read again
+        task = loaded.task if loaded else registry.get(name)
         fmt = task_format(task, cfg.fmt)
-        samples = task.samples()
+        samples = loaded.samples if loaded else task.samples()
         available = len(samples)
         if cfg.limit is not None:
             samples = samples[: cfg.limit]

@@ -19,10 +19,26 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from dataclasses import dataclass
+
 from harness import tasks as registry
-from harness.types import DataMissing, UserError
+from harness.types import DataMissing, Sample, UserError
 
 Say = Callable[[str], None]
+
+
+@dataclass
+class LoadedTask:
+    """A task and its samples, read once per run: by the pre-flight, then handed to the runner."""
+
+    task: registry.Task
+    samples: list[Sample]
+
+
+def load(name: str) -> LoadedTask:
+    """Build task `name` and read its samples (DataMissing when its files are nowhere)."""
+    task = registry.get(name)  # some tasks look for their files when built, the others in samples()
+    return LoadedTask(task, task.samples())
 
 
 def _stderr(line: str) -> None:
@@ -44,33 +60,31 @@ def fetch_dataset(dataset: str, say: Say = _stderr) -> str | None:
     return None
 
 
-def prepare(names: list[str], *, fetch: bool = True, skip_missing: bool = False, say: Say = _stderr) -> list[str]:
-    """Load each task's samples (fetching missing data once per dataset); return the tasks that can run.
+def prepare(names: list[str], *, fetch: bool = True, skip_missing: bool = False,
+            say: Say = _stderr) -> dict[str, LoadedTask]:
+    """Load each task's samples (fetching missing data once per dataset); return the tasks that can run, loaded.
 
     Raises DataMissing (a one-line UserError) for the first task whose data is
     missing, unless `skip_missing`; then raises only when nothing is left to run.
     """
     fetched: dict[str, str | None] = {}  # dataset -> None (fetched) or why the fetch failed
     skipped: dict[str, list[str]] = {}
-    ready: list[str] = []
+    ready: dict[str, LoadedTask] = {}
     for name in names:
         try:
-            registry.get(name).samples()  # some tasks look for their files when built, the others here
+            ready[name] = load(name)
         except DataMissing as exc:
             why = str(exc)
             if fetch:
                 if exc.dataset not in fetched:
                     fetched[exc.dataset] = fetch_dataset(exc.dataset, say)
                 if fetched[exc.dataset] is None:
-                    registry.get(name).samples()  # DataMissing now is a real error: the fetch put the files in place
-                    ready.append(name)
+                    ready[name] = load(name)  # DataMissing now is a real error: the fetch put the files in place
                     continue
                 why = f"{why}; fetching it failed: {fetched[exc.dataset]}"
             if not skip_missing:
                 raise DataMissing(why if why.startswith(name) else f"{name}: {why}", exc.dataset) from None
             skipped.setdefault(exc.dataset, []).append(name)
-            continue
-        ready.append(name)
     for dataset, tasks in skipped.items():
         how = f"fetching it failed ({fetched[dataset]})" if fetch else "--no-fetch was given"
         say(f"skipped {', '.join(tasks)}: {dataset} data is not on this machine and {how}; "

@@ -62,7 +62,7 @@ def test_empty_folders_of_a_failed_fetch_do_not_hide_a_complete_copy(no_data):
 def test_missing_data_is_fetched_once_with_a_progress_line_then_the_tasks_run(no_data, monkeypatch):
     fake, lines = FakeFetch(works=True), []
     monkeypatch.setattr(data_fetch, "fetch", fake)
-    ready = task_data.prepare(["apibank:level-1", "apibank:level-2"], say=lines.append)
+    ready = list(task_data.prepare(["apibank:level-1", "apibank:level-2"], say=lines.append))
     assert ready == ["apibank:level-1", "apibank:level-2"] and fake.calls == ["apibank"]
     assert "fetching" in lines[0] and str(data.cache_data_dir()) in lines[0]
     assert data.data_dir() == data.cache_data_dir()
@@ -82,7 +82,7 @@ def test_demo_skips_what_it_cannot_fetch_in_one_line(no_data, monkeypatch):
     monkeypatch.setattr(data_fetch, "fetch", FakeFetch(works=False))
     lines = []
     names = ["bfcl:simple_python", "apibank:level-1", "apibank:level-2", "toolrl:test"]
-    assert task_data.prepare(names, skip_missing=True, say=lines.append) == ["bfcl:simple_python"]
+    assert list(task_data.prepare(names, skip_missing=True, say=lines.append)) == ["bfcl:simple_python"]
     skipped = [line for line in lines if line.startswith("skipped")]
     assert skipped == [line for line in lines if "skipped" in line] and len(skipped) == 2  # one line per dataset
     assert skipped[0].startswith("skipped apibank:level-1, apibank:level-2: ") and skipped[0].endswith(
