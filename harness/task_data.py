@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-
 from dataclasses import dataclass
 
 from harness import tasks as registry
