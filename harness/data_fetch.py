@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
+from harness.config import cache_root
 from harness.data_manifest import MANIFEST
-from harness.embedded import cache_root
 from harness.types import UserError
 
 CHUNK = 1 << 16

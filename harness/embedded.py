@@ -15,15 +15,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from harness.config import cache_root
 from harness.types import UserError
 
 EMBEDDED_NAME = "SmolLM2-135M-Instruct"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def cache_root() -> Path:
-    """Root of everything we cache (`REST_CACHE_DIR`, default ~/.cache/rest-harness)."""
-    return Path(os.environ.get("REST_CACHE_DIR") or Path.home() / ".cache" / "rest-harness")
 
 
 def gguf_path() -> Path:

@@ -10,7 +10,7 @@
   into several ordinary tokens). Taken from the converted embedded checkpoint
   when it exists, else read from the GGUF once (~17 s) and saved alone.
 
-Both are cached under `harness.embedded.cache_root()/tokenizers` (override with
+Both are cached under `harness.config.cache_root()/tokenizers` (override with
 REST_CACHE_DIR) and memoised per process.
 """
 
@@ -42,7 +42,7 @@ CHAT = (
 
 
 def _cache_dir() -> Path:
-    from harness.embedded import cache_root
+    from harness.config import cache_root
 
     return cache_root() / "tokenizers"
 
@@ -117,7 +117,8 @@ def qwen_tokenizer():
 def smollm2_tokenizer():
     from transformers import AutoTokenizer
 
-    from harness.embedded import EMBEDDED_NAME, cache_root, gguf_path
+    from harness.config import cache_root
+    from harness.embedded import EMBEDDED_NAME, gguf_path
 
     converted = cache_root() / "models" / EMBEDDED_NAME
     if (converted / "tokenizer.json").is_file():

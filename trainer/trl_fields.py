@@ -23,12 +23,13 @@ import enum
 import functools
 import importlib.metadata
 import json
-import os
 import sys
 import types
 import typing
 from pathlib import Path
 from typing import Any
+
+from harness.config import cache_root
 
 SNAPSHOT = Path(__file__).with_name("trl_fields.json")
 CLASSES = ("GRPOConfig", "SFTConfig")
@@ -144,8 +145,7 @@ def introspect() -> dict[str, Any]:
 
 
 def _cache_file(versions: dict[str, str]) -> Path:
-    root = Path(os.environ.get("REST_CACHE_DIR") or Path.home() / ".cache" / "rest-harness")
-    return root / "trl_fields" / f"trl-{versions['trl']}_transformers-{versions['transformers']}.json"
+    return cache_root() / "trl_fields" / f"trl-{versions['trl']}_transformers-{versions['transformers']}.json"
 
 
 def _read(path: Path) -> dict[str, Any] | None:
