@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.rewards import RewardConfig, toolrl_reward  # noqa: E402
-from harness.toolrl_data import resolve  # noqa: E402
+from harness.toolrl.data import resolve  # noqa: E402
+from harness.toolrl.reward import toolrl_reward  # noqa: E402
+from harness.toolrl.schedule import RewardConfig  # noqa: E402
 from harness.types import UserError  # noqa: E402
 
 

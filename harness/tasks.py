@@ -33,7 +33,7 @@ TASK_MODULES = [
     "harness.bfcl.multi_turn.tasks",
     "harness.apibank.tasks",
     "harness.apibank.original.tasks",
-    "harness.toolrl_task",
+    "harness.toolrl.task",
 ]
 
 TASKS: Registry[Callable[[], Task]] = Registry("task", TASK_MODULES)

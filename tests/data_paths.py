@@ -63,7 +63,7 @@ def _lookup(name: str) -> Path:
         raise UserError(f"reads CI's copy of the data at {copy} directly (not through tests/data_paths.py), "
                         "and there is none beside this checkout")
     if name == "toolrl":
-        from harness.toolrl_data import search_dirs
+        from harness.toolrl.data import search_dirs
 
         for folder in search_dirs():
             if all((folder / f).is_file() for f in TOOLRL_FILES):

@@ -150,7 +150,7 @@ def test_apibank_corrupt_data_files_are_one_line(tmp_path, capsys):
 
 
 def test_a_corrupt_toolrl_parquet_or_json_is_one_user_error(tmp_path):
-    from harness.toolrl_data import load_rows
+    from harness.toolrl.data import load_rows
 
     (tmp_path / "rows.parquet").write_bytes(b"PAR1" + os.urandom(300))
     with pytest.raises(UserError, match="rows.parquet: not a readable parquet file"):

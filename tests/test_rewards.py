@@ -5,18 +5,12 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-from harness.rewards import (
-    RewardConfig,
-    assistant_text,
-    make_trl_reward_funcs,
-    reward_ranges,
-    toolrl_reward,
-)
+from harness.toolrl.reward import assistant_text, toolrl_reward
+from harness.toolrl.schedule import RewardConfig, reward_ranges
 from harness.types import UserError
 from tests.data_paths import dataset_dir, needs
 
@@ -134,7 +128,7 @@ def all_ground_truths() -> list[str]:
 
 
 def ground_truths() -> list[str]:
-    """Those whose thought mentions no tag (ToolRL reads tags in the thought too; see harness.rewards.gt_answer)."""
+    """Those whose thought mentions no tag (ToolRL reads tags in the thought too; see harness.toolrl.reward.gt_answer)."""
     tags = ("<tool_call>", "</tool_call>", "<response>", "</response>")
     return [g for g in all_ground_truths() if not any(t in g.split("</think>")[0] for t in tags)]
 
@@ -323,67 +317,3 @@ def test_ground_truth_whose_thought_mentions_the_tag():
 def test_bad_ground_truth_is_a_user_error():
     with pytest.raises(UserError):
         toolrl_reward("x", "<tool_call>\nnot json\n</tool_call>", 0)
-
-
-def test_trl_adapters():
-    fmt, corr = make_trl_reward_funcs(RewardConfig())
-    assert (fmt.__name__, corr.__name__) == ("toolrl_format", "toolrl_correctness")
-    gt = '<think>x</think>\n<tool_call>\n{"name": "f", "parameters": {"a": 1}}\n</tool_call>'
-    good = gt
-    bad = "<think>x</think> none"
-    completions = [[{"role": "assistant", "content": good}], [{"role": "assistant", "content": bad}]]
-    state = SimpleNamespace(global_step=149, max_steps=300)  # step 150 (1-based) -> final ToolRL ranges
-    f = fmt(prompts=["p", "p"], completions=completions, ground_truth=[gt, gt], trainer_state=state)
-    c = corr(prompts=["p", "p"], completions=[good, bad], ground_truth=[gt, gt], trainer_state=state)
-    assert f == [1.0, -1.0] and c == [3.0, -3.0]
-    # rlla's nested `reward_model` column works too
-    c2 = corr(prompts=["p"], completions=[good], reward_model=[{"ground_truth": gt}], trainer_state=state)
-    assert c2 == [3.0]
-    # progress schedule reads max_steps
-    fmt_p, _ = make_trl_reward_funcs(RewardConfig(schedule="progress"))
-    assert fmt_p(prompts=["p"], completions=[good], ground_truth=[gt], trainer_state=SimpleNamespace(global_step=0, max_steps=10)) == [2.0]
-
-
-def test_trl_adapter_redecodes_ids_with_special_tokens():
-    class Tok:  # TRL's own decode dropped the special tags; the ids still hold them
-        def batch_decode(self, ids, skip_special_tokens):
-            assert skip_special_tokens is False
-            return ["<think>a</think><tool_call>\n" + '{"name": "f", "parameters": {}}' + "\n</tool_call>" for _ in ids]
-
-    fmt, corr = make_trl_reward_funcs(RewardConfig(schedule="none"), tokenizer=Tok())
-    gt = '<think>x</think>\n<tool_call>\n{"name": "f", "parameters": {}}\n</tool_call>'
-    kw = dict(prompts=["p"], completions=['a\n{"name": "f", "parameters": {}}\n'], ground_truth=[gt])
-    assert fmt(completion_ids=[[1, 2, 3]], **kw) == [1.0]
-    assert corr(completion_ids=[[1, 2, 3]], **kw) == [3.0]
-    assert fmt(**kw) == [0.0]  # without ids, the stripped text is all there is
-
-
-# ---------------------------------------------------------------- BFCL AST reward (delegates to harness.bfcl)
-
-AREA = {
-    "name": "calc_area",
-    "description": "Area of a triangle.",
-    "parameters": {
-        "type": "dict",
-        "properties": {"base": {"type": "integer"}, "height": {"type": "integer"}, "unit": {"type": "string"}},
-        "required": ["base", "height"],
-    },
-}
-AREA_ANSWER = [{"calc_area": {"base": [10], "height": [5], "unit": ["units", ""]}}]
-
-
-def _call(params: dict) -> str:
-    return "<think>t</think>\n<tool_call>\n" + json.dumps({"name": "calc_area", "parameters": params}) + "\n</tool_call>"
-
-
-def test_bfcl_ast_reward_binary_and_partial():
-    from harness.rewards import bfcl_ast_reward
-
-    kw = dict(category="simple_python", functions=[AREA], possible_answer=AREA_ANSWER)
-    assert bfcl_ast_reward(_call({"base": 10, "height": 5}), **kw) == 1.0
-    wrong = _call({"base": 10, "height": 6})
-    part = bfcl_ast_reward(wrong, **kw)
-    assert 0.0 < part < 1.0  # right function, one of two parameters right
-    assert bfcl_ast_reward(wrong, partial=False, **kw) == 0.0
-    assert bfcl_ast_reward("<think>t</think> no call", **kw) == 0.0
-    assert bfcl_ast_reward("calc_area(base=10, height=5)", fmt="prompting", **kw) == 1.0

@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from harness.toolrl_format import first_block_lines, last_block, parse_lines, toolrl_system_prompt
+from harness.toolrl.format import first_block_lines, last_block, parse_lines, toolrl_system_prompt
 from tests.data_paths import dataset_dir, needs
 
 DATA = str(dataset_dir("toolrl"))

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from harness import tasks
-from harness.rewards import RewardConfig, toolrl_reward
-from harness.toolrl_task import judge, summarize
+from harness.toolrl.reward import toolrl_reward
+from harness.toolrl.schedule import RewardConfig
+from harness.toolrl.task import judge, summarize
 from harness.types import UserError
 from tests.data_paths import needs
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from harness.rewards import RewardConfig
+from harness.toolrl.schedule import RewardConfig
 from harness.types import UserError
 from trainer.data import DEFAULT_HOLDOUT
 from trainer.trl_fields import trl_label

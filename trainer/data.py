@@ -2,13 +2,15 @@
 
 Sources: the verl parquet schema (prompt, reward_model.ground_truth), the SFT
 json (instruction, input, output), a hub dataset id with either schema, and
-converters from API-Bank / BFCL items (for held-out evaluation sets only: never
-train on test items). Row conversion is pure; only the loaders touch disk.
+ToolRL-processed API-Bank items (for held-out evaluation sets only: never train
+on test items). Files and aliases are found and read by `harness.toolrl.data`,
+items rendered as rows by `harness.toolrl.convert`; this module adds hub
+datasets, the held-out checks and TRL's dataset shape.
 
 Aliases: `toolrl:rl` is ToolRL's 3,920 RL rows (`dataset/rlla_4k/train.parquet`,
 fetched by `rest data fetch toolrl`), the paper's RL data and the RL presets'
 default (`default_rl_train_spec`); `toolrl:sft` the 400-row SFT file, the SFT
-default; `toolrl:test` the 80 held-out rows.
+default; `toolrl:test` the 80 held-out rows (`harness.toolrl.data.TRAIN_ALIASES`).
 
 Held-out sets (`load_dataset(holdout=...)`, `load_holdout`): training rows that
 are evaluation items are dropped (or, with `exclude_holdout=False`, an error).
@@ -24,24 +26,16 @@ line where not (API-Bank is fetched separately; BFCL ships with bfcl-eval).
 
 from __future__ import annotations
 
-import ast
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.toolrl_data import ALIASES, plain, to_row
-from harness.toolrl_data import search_dirs as toolrl_search_dirs
+from harness.toolrl import data as toolrl_data
+from harness.toolrl.convert import apibank_to_rlla, is_apibank_item
+from harness.toolrl.data import RL_ALIAS, SFT_ALIAS, TRAIN_ALIASES, plain, to_row
 from harness.types import UserError
 
-USER_HEADER = "**Dialogue Records History**"
-PLACEHOLDER_THINK = "<think> I should use the appropriate tool with proper parameters to respond to the user's need. </think>"
-
-RL_ALIAS = "toolrl:rl"
-RL_FILE = "rlla_4k_train.parquet"  # its path in `rest data fetch toolrl`'s folder (harness.data_manifest)
-SFT_ALIAS = "toolrl:sft"
-TRAIN_ALIASES = {**ALIASES, RL_ALIAS: RL_FILE}
 DEFAULT_HOLDOUT = ("toolrl:test", "apibank", "bfcl")
 
 
@@ -52,13 +46,11 @@ def resolve_data_spec(spec: str, where: str = "data") -> tuple[str, str]:
     """Spec -> (kind, location) with kind in parquet|json|jsonl|hub; raises UserError if a file is missing."""
     spec = str(spec).strip()
     if spec in TRAIN_ALIASES:
-        fname = TRAIN_ALIASES[spec]
-        for d in toolrl_search_dirs():
-            if (d / fname).is_file():
-                return _kind(d / fname), str(d / fname)
-        tried = ", ".join(str(d) for d in toolrl_search_dirs())
-        raise UserError(f"{where}: {spec} needs {fname}; not found in {tried}; run `rest data fetch toolrl` "
-                        "(or set REST_TOOLRL_DATA to its folder)")
+        found = toolrl_data.alias_file(spec)
+        if found is not None:
+            return _kind(found), str(found)
+        raise UserError(f"{where}: {spec} needs {TRAIN_ALIASES[spec]}; not found in {toolrl_data.searched()}; "
+                        "run `rest data fetch toolrl` (or set REST_TOOLRL_DATA to its folder)")
     if spec.startswith("toolrl:"):
         raise UserError(f"{where}: unknown alias {spec!r}; known: {', '.join(TRAIN_ALIASES)}")
     path = Path(spec).expanduser()
@@ -97,78 +89,14 @@ def _kind(path: Path) -> str:
 def to_rlla_row(rec: dict[str, Any]) -> dict[str, Any]:
     """One record in any supported schema -> {"prompt": [messages], "ground_truth": str}.
 
-    The ToolRL schemas are read by the harness's reader (one copy of that logic);
-    API-Bank items are converted here, for held-out evaluation sets only.
+    The ToolRL schemas are read by `harness.toolrl.data` (one copy of that logic);
+    API-Bank items are converted by `harness.toolrl.convert`, for held-out evaluation sets only.
     """
     rec = plain(rec)
-    if "system" in rec and "answer" in rec and "prompt" not in rec:
+    if is_apibank_item(rec):
         return apibank_to_rlla(rec)
     row = to_row(rec, 0, "data")
     return {"prompt": row["prompt"], "ground_truth": row["ground_truth"]}
-
-
-def calls_to_ground_truth(calls: list[dict[str, Any]], think: str = PLACEHOLDER_THINK) -> str:
-    """[{"name", "parameters"}] -> `<think>..</think>\\n<tool_call>\\n{json}\\n...\\n</tool_call>` (rlla ground truth)."""
-    lines = [json.dumps({"name": c["name"], "parameters": c.get("parameters", {})}, ensure_ascii=False) for c in calls]
-    return f"{think}\n<tool_call>\n" + "\n".join(lines) + "\n</tool_call>"
-
-
-def apibank_to_rlla(item: dict[str, Any]) -> dict[str, Any]:
-    """A ToolRL-processed API-Bank item (system, user, answer) -> rlla row. Evaluation use only.
-
-    `answer` is a Python-literal string (a list in L1/L3, a bare dict in L2); it is
-    data, parsed with `ast.literal_eval` (literals only, nothing executed).
-    """
-    answer = item["answer"]
-    if isinstance(answer, str):
-        try:
-            answer = ast.literal_eval(answer)
-        except (ValueError, SyntaxError) as exc:
-            raise UserError(f"API-Bank item: unparsable answer {item['answer'][:80]!r}") from exc
-    calls = answer if isinstance(answer, list) else [answer]
-    return {
-        "prompt": [{"role": "system", "content": item["system"]}, {"role": "user", "content": item["user"]}],
-        "ground_truth": calls_to_ground_truth(calls),
-    }
-
-
-def _first_acceptable(values: Any) -> tuple[bool, Any]:
-    """BFCL lists acceptable values per parameter; "" means "may be omitted". -> (present, value)."""
-    if not isinstance(values, list):
-        return True, values
-    for v in values:
-        if v != "":
-            return True, v
-    return False, None
-
-
-def bfcl_to_rlla(entry: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
-    """A BFCL single-turn entry + its possible_answer -> rlla row (first acceptable value per parameter).
-
-    Evaluation use only. The system prompt is ToolRL's (harness.toolrl_format), the
-    question turns become the `**Dialogue Records History**` user message.
-    """
-    from harness.toolrl_format import toolrl_system_prompt
-
-    turns = entry["question"]
-    messages = turns[0] if turns and isinstance(turns[0], list) else turns
-    history = "\n".join(f"<{m['role']}> {m['content']} </{m['role']}>" for m in messages if m.get("role") != "system")
-    calls = []
-    for gt in answer.get("ground_truth", []):
-        for name, params in gt.items():
-            args = {}
-            for key, values in params.items():
-                present, value = _first_acceptable(values)
-                if present:
-                    args[key] = value
-            calls.append({"name": name, "parameters": args})
-    return {
-        "prompt": [
-            {"role": "system", "content": toolrl_system_prompt(entry.get("function", []))},
-            {"role": "user", "content": f"{USER_HEADER}\n{history}"},
-        ],
-        "ground_truth": calls_to_ground_truth(calls),
-    }
 
 
 # ---------------------------------------------------------------- loading
@@ -178,9 +106,7 @@ def read_records(spec: str) -> list[dict[str, Any]]:
     """Raw records of a local file or hub dataset (no conversion)."""
     kind, loc = resolve_data_spec(spec)
     if kind in ("parquet", "json", "jsonl"):  # the harness's reader: a corrupt file is one line naming it
-        from harness.toolrl_data import read_records as read_file
-
-        return read_file(Path(loc))
+        return toolrl_data.read_records(Path(loc))
     from datasets import load_dataset as hf_load
 
     try:
@@ -202,7 +128,7 @@ def rows_with_ids(spec: str) -> list[dict[str, Any]]:
     rows = []
     for i, rec in enumerate(read_records(spec)):
         rec = plain(rec)
-        if "system" in rec and "answer" in rec and "prompt" not in rec:  # an API-Bank item
+        if is_apibank_item(rec):
             rows.append({"id": str(rec.get("id", f"{stem}:{i}")), **apibank_to_rlla(rec)})
         else:
             rows.append(to_row(rec, i, stem))

@@ -178,7 +178,7 @@ class RestGRPOTrainer(GRPOTrainer):
         m["rest/rollout"].append(float(self.clock.step))
         m["rest/progress"].append(self.clock.progress_or_zero())
         if self.reward_config is not None:
-            from harness.rewards import reward_ranges
+            from harness.toolrl.schedule import reward_ranges
 
             fmin, fmax, cmin, cmax = reward_ranges(self.reward_config, self.clock.step, self.clock.progress)
             for key, v in (("format_max", fmax), ("format_min", fmin), ("correct_max", cmax), ("correct_min", cmin)):

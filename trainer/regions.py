@@ -41,6 +41,8 @@ from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any
 
+from harness.toolrl.format import TAGS
+
 
 class Region(IntEnum):
     OTHER = 0
@@ -51,7 +53,6 @@ class Region(IntEnum):
     RESPONSE = 5
 
 
-TAGS = ("<think>", "</think>", "<tool_call>", "</tool_call>", "<response>", "</response>")
 _TAG_RE = re.compile(r"</?(?:think|tool_call|response)>")
 _BLOCK_REGION = {"think": Region.THINK, "response": Region.RESPONSE, "tool_call": None}
 # JSON lexer: strings (possibly unterminated), punctuation, bare literals.

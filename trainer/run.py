@@ -132,7 +132,8 @@ def resolve_use_vllm(value: bool | str) -> bool:
 
 def default_reward_funcs(cfg: Any, tokenizer: Any = None, clock: Any = None) -> list:
     """The harness checkers as TRL reward callables (harness/rewards.py), scheduled on the rollout clock."""
-    from harness.rewards import RewardConfig, make_trl_reward_funcs
+    from harness.toolrl.schedule import RewardConfig
+    from trainer.reward_funcs import make_trl_reward_funcs
 
     clock_fn = (lambda: (clock.step, clock.progress)) if clock is not None else None
     return list(make_trl_reward_funcs(RewardConfig(**(cfg.reward or {})), tokenizer=tokenizer, clock=clock_fn))
@@ -142,8 +143,9 @@ def resolve_train_data(cfg: Any, log: Any = print) -> Any:
     """`cfg` with `data.train: auto` replaced by `default_rl_train_spec()` (one line says which), else `cfg`."""
     import dataclasses
 
+    from harness.toolrl.data import RL_ALIAS
     from trainer.config import AUTO_TRAIN
-    from trainer.data import RL_ALIAS, default_rl_train_spec
+    from trainer.data import default_rl_train_spec
 
     if cfg.data.train != AUTO_TRAIN:
         return cfg
@@ -166,7 +168,7 @@ def build_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, reward_fun
                   train_dataset: Any = None, callbacks: list | None = None, trainer_cls: type | None = None,
                   log: Any = print):
     """Everything `rest train` wires together for GRPO/ResT; tests inject a tiny model, tokenizer, rewards or data."""
-    from harness.rewards import RewardConfig
+    from harness.toolrl.schedule import RewardConfig
     from trainer.clock import RolloutClock
     from trainer.data import load_dataset
     from trainer.grpo_trainer import RestGRPOTrainer
@@ -274,8 +276,9 @@ def peft_config_of(cfg: Any):
 def build_sft_trainer(cfg: Any, model: Any = None, tokenizer: Any = None, train_dataset: Any = None,
                       callbacks: list | None = None, log: Any = print):
     """Everything `rest train --config sft.yaml` wires together; tests inject a tiny model, tokenizer or data."""
+    from trainer.data import rows_with_ids
     from trainer.metrics import JsonlMetricsCallback
-    from trainer.sft_data import prepare_rows, rows_with_ids, to_sft_dataset
+    from trainer.sft_data import prepare_rows, to_sft_dataset
     from trainer.sft_trainer import WeightedSFTTrainer
 
     out = Path(cfg.output_dir)

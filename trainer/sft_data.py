@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from harness.types import UserError
-from trainer.data import rows_with_ids  # re-exported: the one reader of rlla rows with ids
-
-__all__ = ["prepare_rows", "rows_with_ids", "to_sft_dataset"]
+from trainer.data import apply_holdout, rows_with_ids
+from trainer.data_prep import filter_by_length, shuffle
 
 
 def prepare_rows(cfg: Any, tokenizer: Any, log: Any = print) -> list[dict[str, Any]]:
     """Load, length-filter, drop held-out items (`trainer.data.apply_holdout`: the rule RL uses too),
     shuffle and cut the training rows."""
-    from trainer.data import apply_holdout
-    from trainer.data_prep import filter_by_length, shuffle
-
     d = cfg.data
     rows, report = filter_by_length(rows_with_ids(d.train), tokenizer, d.max_tokens, d.length_mode)
     log(report.line(d.train))

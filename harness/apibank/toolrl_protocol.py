@@ -32,7 +32,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from harness.toolrl_format import CLOSE, OPEN, last_block, parse_lines
+from harness.toolrl.format import CLOSE, OPEN, last_block, parse_lines
 from harness.types import Verdict
 
 LEVEL_KEYS = {1: "L1", 2: "L2", 3: "L3"}

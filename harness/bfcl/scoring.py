@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.bfcl.checker import RELEVANCE_CATEGORIES, check_ast, check_relevance
-from harness.toolrl_format import OPEN, last_block, parse_lines
+from harness.toolrl.format import OPEN, last_block, parse_lines
 from harness.types import Verdict
 
 FORMATS = ("prompting", "fc", "toolrl")

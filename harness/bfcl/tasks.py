@@ -69,7 +69,7 @@ class BfclTask:
     def _toolrl_prompt(self, sample: Sample, functions: list[dict[str, Any]]) -> Prompt:
         """ToolRL's BFCL prompt (its RLLAHandler): tool list in the system prompt, history in one user turn."""
         try:
-            from harness.toolrl_format import toolrl_system_prompt
+            from harness.toolrl.format import toolrl_system_prompt
         except ImportError:
             raise UserError(f"format 'toolrl' is not yet supported for {self.name}") from None
         history = "**Dialogue Records History**\n"

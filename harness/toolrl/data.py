@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from harness.config import cache_root
 from harness.types import DataMissing, UserError
 
 # Files of `rest data fetch toolrl` (harness.data_manifest) by alias. Evaluation resolves ALIASES;
@@ -36,8 +37,7 @@ def search_dirs() -> list[Path]:
     dirs = []
     if os.environ.get("REST_TOOLRL_DATA"):
         dirs.append(Path(os.environ["REST_TOOLRL_DATA"]).expanduser())
-    cache = Path(os.environ.get("REST_CACHE_DIR") or Path.home() / ".cache" / "rest-harness")
-    dirs.append(cache / "data" / "toolrl")
+    dirs.append(cache_root() / "data" / "toolrl")
     dirs.append(Path(__file__).resolve().parents[3] / "shared" / "data" / "toolrl")
     return dirs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trainer import data as D
+from harness.toolrl import data as toolrl_data
 
 
 @pytest.fixture()
@@ -12,5 +12,5 @@ def toolrl_dir(tmp_path, monkeypatch):
     """An empty ToolRL data folder that is the only place aliases are looked up."""
     d = tmp_path / "toolrl"
     d.mkdir()
-    monkeypatch.setattr(D, "toolrl_search_dirs", lambda: [d])
+    monkeypatch.setattr(toolrl_data, "search_dirs", lambda: [d])
     return d

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.rewards import RewardConfig, reward_ranges
+from harness.toolrl.schedule import RewardConfig, reward_ranges
 from trainer.clock import RolloutClock, planned_rollouts
 from trainer.config import load_config
 from trainer.regions import Region

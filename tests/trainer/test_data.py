@@ -1,4 +1,4 @@
-"""rlla rows from the shared ToolRL files, alias resolution, and the API-Bank / BFCL converters."""
+"""rlla rows from the shared ToolRL files, alias resolution, hub ids and the GRPO dataset."""
 
 from __future__ import annotations
 
@@ -7,17 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.toolrl import data as toolrl_data
 from harness.types import UserError
 from tests.data_paths import dataset_dir, needs
 from trainer import data as D
 
-TOOLRL, APIBANK = dataset_dir("toolrl"), dataset_dir("apibank")
+TOOLRL = dataset_dir("toolrl")
 needs_shared = needs("toolrl", "apibank")
-
-
-def gt_calls(gt: str) -> list[dict]:
-    block = gt.split("<tool_call>\n", 1)[1].split("\n</tool_call>", 1)[0]
-    return [json.loads(line) for line in block.splitlines()]
 
 
 @needs_shared
@@ -54,7 +50,7 @@ def test_alias_via_env(tmp_path, monkeypatch):
 def test_missing_alias_names_the_env_var(tmp_path, monkeypatch):
     monkeypatch.setenv("REST_TOOLRL_DATA", str(tmp_path))
     monkeypatch.setenv("REST_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(D, "toolrl_search_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(toolrl_data, "search_dirs", lambda: [tmp_path])
     with pytest.raises(UserError, match="REST_TOOLRL_DATA"):
         D.resolve_data_spec("toolrl:test")
 
@@ -76,42 +72,6 @@ def test_jsonl_and_verl_records(tmp_path):
     assert len(rows) == 2 and rows[0]["ground_truth"] == rec["reward_model"]["ground_truth"]
     with pytest.raises(UserError, match="known schemas"):
         D.to_rlla_row({"question": "q"})
-
-
-@needs_shared
-def test_apibank_converter_levels():
-    for level in (1, 2, 3):
-        items = json.loads((APIBANK / "toolrl_processed" / f"level-{level}-api_processed.json").read_text())
-        row = D.apibank_to_rlla(items[0])
-        assert row["prompt"][0]["content"] == items[0]["system"] and row["prompt"][1]["content"] == items[0]["user"]
-        calls = gt_calls(row["ground_truth"])
-        assert len(calls) == 1 and set(calls[0]) == {"name", "parameters"}
-        assert calls[0]["name"] in items[0]["system"]
-
-
-def test_apibank_literal_answer_is_parsed_not_executed():
-    item = {"system": "S", "user": "U", "answer": "{'name': 'F', 'parameters': {'a': '1'}}"}
-    assert gt_calls(D.apibank_to_rlla(item)["ground_truth"]) == [{"name": "F", "parameters": {"a": "1"}}]
-    with pytest.raises(UserError):
-        D.apibank_to_rlla({**item, "answer": "__import__('os').getcwd()"})
-
-
-def test_bfcl_converter_first_acceptable_value():
-    entry = {
-        "id": "simple_0",
-        "question": [[{"role": "user", "content": "Area of a triangle with base 10 and height 5?"}]],
-        "function": [{"name": "calc_area", "description": "Area.", "parameters": {
-            "type": "dict", "properties": {"base": {"type": "integer"}, "height": {"type": "integer"}, "unit": {"type": "string"}},
-            "required": ["base", "height"]}}],
-    }
-    answer = {"id": "simple_0", "ground_truth": [{"calc_area": {"base": [10], "height": [5], "unit": ["", "units"]}}]}
-    row = D.bfcl_to_rlla(entry, answer)
-    sys_prompt, user = row["prompt"][0]["content"], row["prompt"][1]["content"]
-    assert "1. Name: calc_area" in sys_prompt and '"base": {"type": "integer"}' in sys_prompt
-    assert user.startswith(D.USER_HEADER) and "<user> Area of a triangle" in user
-    assert gt_calls(row["ground_truth"]) == [{"name": "calc_area", "parameters": {"base": 10, "height": 5, "unit": "units"}}]
-    answer["ground_truth"][0]["calc_area"]["unit"] = [""]
-    assert gt_calls(D.bfcl_to_rlla(entry, answer)["ground_truth"])[0]["parameters"] == {"base": 10, "height": 5}
 
 
 class _CharTokenizer:

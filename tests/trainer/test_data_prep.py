@@ -64,7 +64,7 @@ def test_contamination_by_id_and_by_exact_prompt():
 
 def test_real_data_overlap_is_found():
     """rlla_sft.json holds one toolrl:test prompt verbatim (with a distilled thought instead of the placeholder)."""
-    from trainer.sft_data import rows_with_ids
+    from trainer.data import rows_with_ids
 
     train, test = rows_with_ids("toolrl:sft"), rows_with_ids("toolrl:test")
     assert (len(train), len(test)) == (400, 80)
@@ -103,7 +103,7 @@ def test_length_filter_count_on_real_smollm2_tokenizer(smollm_tokenizer):
     """The issue says 127 of rlla_sft.json fit in 1,024 SmolLM2 tokens: that is the count WITHOUT the chat
     template (system + user + answer texts). The sequence actually trained on adds the ChatML markers
     (~16 tokens) and the end-of-turn, and then 118 fit."""
-    from trainer.sft_data import rows_with_ids
+    from trainer.data import rows_with_ids
 
     rows = rows_with_ids("toolrl:sft")
     _, chat = filter_by_length(rows, smollm_tokenizer, 1024, "chat")

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from harness.toolrl.convert import USER_HEADER
 from harness.types import UserError
 from tests.trainer.test_rl_data import rlla, verl_parquet, write_jsonl
 from trainer import data as D
@@ -59,7 +60,7 @@ def test_sft_rows_drop_benchmark_items_by_question_as_rl_does(tmp_path, smollm_t
     cfg = load_sft_config("sft", [f"data.train={train}", "data.holdout=[bfcl:simple_python]", "data.max_tokens=null"])
     lines: list[str] = []
     rows = prepare_rows(cfg, smollm_tokenizer, log=lines.append)
-    assert [r["prompt"][1]["content"] for r in rows] == [f"{D.USER_HEADER}\n<user> not a benchmark question </user>"]
+    assert [r["prompt"][1]["content"] for r in rows] == [f"{USER_HEADER}\n<user> not a benchmark question </user>"]
     assert lines[1:] == ["data: dropped 1 training rows that are items of bfcl:simple_python (data.exclude_holdout)"]
     with pytest.raises(UserError, match="by the same user question") as err:
         prepare_rows(load_sft_config("sft", [f"data.train={train}", "data.holdout=[bfcl:simple_python]",

@@ -8,8 +8,9 @@ import random
 import numpy as np
 import pytest
 
+from harness.toolrl.format import TAGS
 from tests.qwen_tokenizer import qwen_tokenizer, smollm2_tokenizer
-from trainer.regions import TAGS, Region, RegionLabeller, char_spans
+from trainer.regions import Region, RegionLabeller, char_spans
 
 CODE = {"O": Region.OTHER, "F": Region.FORMAT, "N": Region.NAME, "A": Region.ARGS, "T": Region.THINK, "R": Region.RESPONSE}
 

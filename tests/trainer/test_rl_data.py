@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from harness import data_fetch
+from harness.toolrl.convert import USER_HEADER, bfcl_to_rlla
+from harness.toolrl.data import RL_ALIAS, RL_FILE, SFT_ALIAS, TRAIN_ALIASES
 from harness.types import UserError
 from trainer import data as D
 from trainer.data_prep import drop_overlap, find_overlap, user_turns
@@ -22,7 +24,7 @@ SYSTEM = "You are a helpful multi-turn dialogue assistant capable of leveraging 
 
 def rlla(question: str, system: str = SYSTEM, rid: str | None = None, answer: str = "<think>t</think>\n<response>ok</response>") -> dict:
     row = {"prompt": [{"role": "system", "content": system},
-                      {"role": "user", "content": f"{D.USER_HEADER}\n<user> {question} </user>"}],
+                      {"role": "user", "content": f"{USER_HEADER}\n<user> {question} </user>"}],
            "ground_truth": answer}
     return {"id": rid, **row} if rid is not None else row
 
@@ -45,14 +47,14 @@ def verl_parquet(path: Path, questions: list[str]) -> None:
 
 
 def test_rl_alias_is_the_fetched_blob_pinned_file():
-    (spec,) = [s for s in data_fetch.manifest("toolrl") if s.path == D.RL_FILE]
+    (spec,) = [s for s in data_fetch.manifest("toolrl") if s.path == RL_FILE]
     assert spec.git_blob and spec.url.endswith("/dataset/rlla_4k/train.parquet")
-    assert D.TRAIN_ALIASES[D.RL_ALIAS] == D.RL_FILE and D.TRAIN_ALIASES[D.SFT_ALIAS] == "rlla_sft.json"
+    assert TRAIN_ALIASES[RL_ALIAS] == RL_FILE and TRAIN_ALIASES[SFT_ALIAS] == "rlla_sft.json"
 
 
 def test_rl_alias_resolves_and_loads_verl_rows(toolrl_dir):
-    verl_parquet(toolrl_dir / D.RL_FILE, ["q0", "q1", "q2"])
-    assert D.resolve_data_spec("toolrl:rl") == ("parquet", str(toolrl_dir / D.RL_FILE))
+    verl_parquet(toolrl_dir / RL_FILE, ["q0", "q1", "q2"])
+    assert D.resolve_data_spec("toolrl:rl") == ("parquet", str(toolrl_dir / RL_FILE))
     rows = D.rows_with_ids("toolrl:rl")
     assert [r["id"] for r in rows] == ["rlla_4k_train:0", "rlla_4k_train:1", "rlla_4k_train:2"]
     assert user_turns(rows[1]) == ("q1",)
@@ -74,7 +76,7 @@ def test_default_rl_train_spec_prefers_the_4k_rows_else_says_it_uses_sft(toolrl_
     spec, note = D.default_rl_train_spec()
     assert spec == "toolrl:sft" and "\n" not in note
     assert "toolrl:rl" in note and "rest data fetch toolrl" in note and "toolrl:sft" in note
-    verl_parquet(toolrl_dir / D.RL_FILE, ["q"])
+    verl_parquet(toolrl_dir / RL_FILE, ["q"])
     assert D.default_rl_train_spec() == ("toolrl:rl", None)
 
 
@@ -159,9 +161,9 @@ def test_bad_benchmark_holdout_specs_are_errors(tmp_path):
 def test_apibank_items_are_held_out_by_prompt_and_by_question(tmp_path, monkeypatch):
     root = tmp_path / "apibank"
     (root / "toolrl_processed").mkdir(parents=True)
-    items = {1: [{"system": SYSTEM, "user": f"{D.USER_HEADER}\n<user>Set an alarm for 7</user>",
+    items = {1: [{"system": SYSTEM, "user": f"{USER_HEADER}\n<user>Set an alarm for 7</user>",
                   "answer": [{"name": "AddAlarm", "parameters": {"time": "07:00"}}]}],
-             2: [{"system": SYSTEM, "user": f"{D.USER_HEADER}\n<user>Show my agenda</user>",
+             2: [{"system": SYSTEM, "user": f"{USER_HEADER}\n<user>Show my agenda</user>",
                   "answer": {"name": "GetAgenda", "parameters": {}}}],
              3: []}
     for level, rows in items.items():
@@ -183,7 +185,7 @@ def test_bfcl_questions_are_held_out_though_the_prompt_format_differs(tmp_path):
     from harness.bfcl.data import load_answers, load_entries
 
     entry = load_entries("simple_python", language_hint=False)[0]
-    leaked = D.bfcl_to_rlla(entry, {"ground_truth": load_answers("simple_python")[entry["id"]]})
+    leaked = bfcl_to_rlla(entry, {"ground_truth": load_answers("simple_python")[entry["id"]]})
     train = [{"id": "t0", **leaked}, {"id": "t1", **rlla("not a BFCL question")}]
     held = D.load_holdout("bfcl:simple_python")
     assert held.by_question and len(held.rows) == len(load_entries("simple_python", language_hint=False))

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from harness.toolrl.data import RL_FILE
 from harness.types import UserError
 from tests.trainer.test_rl_data import verl_parquet
-from trainer import data as D
 from trainer.config import AUTO_TRAIN, load_config
 from trainer.run import resolve_train_data
 
@@ -30,7 +30,7 @@ def test_auto_resolves_to_the_sft_file_with_a_line_when_rl_rows_are_absent(toolr
     resolved = resolve_train_data(cfg, lines.append)
     assert resolved.data.train == "toolrl:sft" and cfg.data.train == AUTO_TRAIN  # a copy; the loaded config is kept
     assert len(lines) == 1 and "toolrl:rl" in lines[0] and "toolrl:sft" in lines[0] and "rest data fetch toolrl" in lines[0]
-    verl_parquet(toolrl_dir / D.RL_FILE, ["q0"])
+    verl_parquet(toolrl_dir / RL_FILE, ["q0"])
     lines.clear()
     assert resolve_train_data(cfg, lines.append).data.train == "toolrl:rl"
     assert lines == ["data: data.train auto -> toolrl:rl (ToolRL's 3,920 RL rows, the paper's RL data)"]
