@@ -27,7 +27,7 @@ def test_missing_model_path_is_one_line_error(tmp_path):
 
 
 def test_missing_model_dir_before_any_download(tmp_path, monkeypatch):
-    from harness.backends.hf import resolve_model
+    from harness.backends.hf_load import resolve_model
     from harness.types import UserError
 
     with pytest.raises(UserError):

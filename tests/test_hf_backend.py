@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness.backends.base import GenParams
-from harness.backends.hf import HFBackend, resolve_model
+from harness.backends.hf import HFBackend
+from harness.backends.hf_load import resolve_model
 from harness.records import Prompt
 from harness.types import UserError
 

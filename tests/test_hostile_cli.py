@@ -239,7 +239,7 @@ def test_rest_eval_with_truncated_weights_is_one_line(tiny_model_dir, tmp_path):
 def test_devices_this_machine_cannot_use_are_refused():
     import torch
 
-    from harness.backends.hf import check_device
+    from harness.backends.hf_load import check_device
 
     for device in ("cpu", "auto", None):
         check_device(device)
@@ -274,7 +274,7 @@ def test_devices_this_machine_cannot_use_are_refused():
     (["--force"], "--force only applies to --resume"),
 ])
 def test_eval_flag_values_that_would_crash_or_mislead_are_refused(argv, expected):
-    from harness.cli_eval import check_args
+    from harness.cli.eval import check_args
 
     with pytest.raises(UserError) as exc:
         check_args(_eval_args(*argv))
@@ -282,7 +282,7 @@ def test_eval_flag_values_that_would_crash_or_mislead_are_refused(argv, expected
 
 
 def test_eval_defaults_and_sampling_values_pass():
-    from harness.cli_eval import check_args
+    from harness.cli.eval import check_args
 
     check_args(_eval_args())
     check_args(_eval_args("--temperature", "0.7", "--top-p", "0.95", "--threads", "2", "--max-new-tokens", "1"))
@@ -332,7 +332,7 @@ def test_sft_config_with_nan_learning_rate_is_refused(tmp_path):
 
 @pytest.mark.parametrize("name", ["../../x", "a/b", "/abs", "..", ".", "a\\b", ""])
 def test_a_run_name_must_stay_inside_the_output_dir(name):
-    from harness.cli_eval import check_args
+    from harness.cli.eval import check_args
 
     with pytest.raises(UserError, match="--run-name .* must be a plain folder name"):
         check_args(_eval_args("--run-name", name))

@@ -7,7 +7,7 @@ record with the checkpoint's step), and OUTPUT_DIR/leaderboard/ is rebuilt with
 the checkpoint as a row. A failed evaluation is recorded (`eval_error` line) and
 never stops training. Modes:
 
-- `inprocess`: an HF backend built from the checkpoint dir, in this process;
+- `inprocess`: the backend built from the checkpoint dir, in this process;
 - `subprocess`: a `rest eval` child process (gives its memory back on exit),
   waited for;
 - `background`: the same child process, not waited for. With several
@@ -18,10 +18,15 @@ never stops training. Modes:
 - `auto` (the default): `background` when the run has more than one process,
   else `inprocess`; a synchronous mode asked for with several processes is
   switched to `background` too. One line says so.
+
+Every mode builds the backend from the same `rest eval` flags (`eval_argv`): the
+child process parses them, in-process evaluation parses them and hands them to
+the backend's `from_args`, so the callback knows no backend's options.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import os
@@ -38,8 +43,6 @@ from transformers import TrainerCallback
 from harness.types import UserError
 
 MODES = ("auto", "inprocess", "subprocess", "background")
-# backend kwargs that `rest eval` can take as flags (subprocess mode)
-_CLI_FLAGS = {"device": "--device", "dtype": "--dtype", "threads": "--threads", "adapter": "--adapter"}
 
 
 def metrics_from_summary(summary: dict[str, Any], prefix: str = "eval/") -> dict[str, float]:
@@ -116,14 +119,14 @@ class CheckpointEvalCallback(TrainerCallback):
     limit: first N samples per task (speed), None = all.
     mode: auto, inprocess, subprocess or background (module docstring).
     fmt: the prompt format (`rest eval --format`; the paper scores BFCL in ToolRL's format).
-    backend_kwargs: passed to the backend (device, dtype, threads, ...); in the child-process modes
-    only those `rest eval` has flags for.
+    settings: the backend's `rest eval` flags by destination (device, dtype, threads, adapter, kv_budget_mb...),
+    checked here as `rest eval` checks them.
     """
 
     def __init__(self, tasks: list[str] | str, limit: int | None = None, mode: str = "auto", *,
                  fmt: str = "auto", max_new_tokens: int = 256, batch_size: int = 8, backend: str = "hf",
                  leaderboard: bool = True, n_boot: int = 200, timeout_s: float | None = None,
-                 **backend_kwargs: Any) -> None:
+                 **settings: Any) -> None:
         from harness import tasks as registry
 
         if mode not in MODES:
@@ -132,15 +135,11 @@ class CheckpointEvalCallback(TrainerCallback):
             raise UserError("eval limit must be a positive integer or None")
         spec = ",".join(tasks) if isinstance(tasks, (list, tuple)) else str(tasks)
         self.tasks = registry.expand(spec)
-        if mode in ("subprocess", "background"):  # with auto, options `rest eval` lacks are dropped if it goes background
-            unknown = sorted(set(backend_kwargs) - set(_CLI_FLAGS))
-            if unknown:
-                raise UserError(f"subprocess eval cannot pass backend options {', '.join(unknown)}; "
-                                f"supported: {', '.join(_CLI_FLAGS)}")
         self.limit, self.mode, self.fmt = limit, mode, fmt
         self.max_new_tokens, self.batch_size, self.backend = max_new_tokens, batch_size, backend
         self.leaderboard, self.n_boot, self.timeout_s = leaderboard, n_boot, timeout_s
-        self.backend_kwargs = backend_kwargs
+        self.settings = settings
+        _parse_eval_args(self.eval_argv(Path("checkpoint")))  # unknown or bad settings fail now, not at a save
         self.history: list[dict[str, Any]] = []  # one metrics record per evaluated checkpoint
         self.pending: list[_Pending] = []  # background evaluations not collected yet
         self._resolved = False
@@ -151,11 +150,9 @@ class CheckpointEvalCallback(TrainerCallback):
         from harness.backends.base import GenParams
         from harness.runner import RunConfig, run
 
-        kwargs = dict(self.backend_kwargs)
-        if self.backend == "hf":
-            kwargs.setdefault("batch_size", self.batch_size)
+        args = _parse_eval_args(self.eval_argv(ckpt))
         with _RngGuard():
-            backend = make_backend(self.backend, model=str(ckpt), **kwargs)
+            backend = make_backend(self.backend, args=args)
             try:
                 cfg = RunConfig(tasks=self.tasks, out_dir=ckpt / "eval", fmt=self.fmt, limit=self.limit,
                                 batch_size=self.batch_size, overwrite=True, model_label=str(ckpt), progress=False,
@@ -172,17 +169,19 @@ class CheckpointEvalCallback(TrainerCallback):
                 except ImportError:
                     pass
 
-    def subprocess_command(self, ckpt: Path) -> list[str]:
-        cmd = [sys.executable, "-m", "harness.cli", "eval", "--model", str(ckpt), "--backend", self.backend,
-               "--tasks", ",".join(self.tasks), "--format", self.fmt, "--output-dir", str(ckpt), "--run-name", "eval",
-               "--overwrite", "--no-progress", "--batch-size", str(self.batch_size),
-               "--max-new-tokens", str(self.max_new_tokens)]
+    def eval_argv(self, ckpt: Path) -> list[str]:
+        """The `rest eval` flags that evaluate `ckpt` into ckpt/eval, in every mode."""
+        from harness.backends import settings_argv
+
+        argv = ["--model", str(ckpt), "--backend", self.backend, "--tasks", ",".join(self.tasks), "--format", self.fmt,
+                "--output-dir", str(ckpt), "--run-name", "eval", "--overwrite", "--no-progress",
+                "--batch-size", str(self.batch_size), "--max-new-tokens", str(self.max_new_tokens)]
         if self.limit is not None:
-            cmd += ["--limit", str(self.limit)]
-        for key, val in self.backend_kwargs.items():
-            if val is not None and key in _CLI_FLAGS:
-                cmd += [_CLI_FLAGS[key], str(val)]
-        return cmd
+            argv += ["--limit", str(self.limit)]
+        return argv + settings_argv(self.backend, self.settings)
+
+    def subprocess_command(self, ckpt: Path) -> list[str]:
+        return [sys.executable, "-m", "harness.cli", "eval", *self.eval_argv(ckpt)]
 
     def _eval_subprocess(self, ckpt: Path) -> dict[str, Any]:
         proc = subprocess.run(self.subprocess_command(ckpt), capture_output=True, text=True, timeout=self.timeout_s,
@@ -320,6 +319,19 @@ class CheckpointEvalCallback(TrainerCallback):
             except Exception as exc:  # the board is a convenience; the summary is already on disk
                 print(f"[eval] leaderboard update failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return record
+
+
+def _parse_eval_args(argv: list[str]) -> argparse.Namespace:
+    """`rest eval ARGV` parsed and checked as the command does, without running it (UserError when refused)."""
+    from harness.cli import build_parser
+    from harness.cli.eval import check_args
+
+    try:
+        args = build_parser().parse_args(["eval", *argv])
+    except SystemExit:  # argparse has printed why
+        raise UserError(f"checkpoint evaluation: `rest eval {' '.join(argv)}` is refused") from None
+    check_args(args)
+    return args
 
 
 def _child_env() -> dict[str, str]:

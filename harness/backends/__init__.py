@@ -1,28 +1,64 @@
-"""Backend factory: names to implementations, imported lazily (vLLM, llama.cpp are optional)."""
+"""Backends by name, and the way callers build them without knowing any backend's options.
+
+Each backend class declares its own `rest eval` flags and builds itself from
+them (`BackendBase.add_args` / `from_args`); the registry holds lazy
+"module:Class" references, so vLLM and llama.cpp cost nothing until chosen
+(their classes import the engine only when built).
+"""
 
 from __future__ import annotations
 
-import importlib
+import argparse
+from collections.abc import Mapping
 from typing import Any
 
+from harness.backends.base import Backend, BackendBase
+from harness.registry import Registry
 from harness.types import UserError
 
-BACKENDS = {
-    "hf": ("harness.backends.hf", "HFBackend"),
-    "vllm": ("harness.backends.vllm", "VLLMBackend"),
-    "openai": ("harness.backends.openai", "OpenAIBackend"),
-    "llamacpp": ("harness.backends.llamacpp", "LlamaCppBackend"),
-}
+BACKENDS: Registry[type[BackendBase]] = Registry("backend")
+BACKENDS.register_lazy("hf", "harness.backends.hf:HFBackend")
+BACKENDS.register_lazy("vllm", "harness.backends.vllm:VLLMBackend")
+BACKENDS.register_lazy("openai", "harness.backends.openai:OpenAIBackend")
+BACKENDS.register_lazy("llamacpp", "harness.backends.llamacpp:LlamaCppBackend")
 
 
-def make_backend(name: str, **kwargs: Any):
-    if name not in BACKENDS:
-        raise UserError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    module_name, cls = BACKENDS[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise UserError(f"backend {name!r} is not available in this build") from None
-        raise
-    return getattr(module, cls)(**kwargs)
+def backend_class(name: str) -> type[BackendBase]:
+    """The class registered as `name` (an unknown name is a one-line UserError listing the known ones)."""
+    return BACKENDS.get(name)
+
+
+def make_backend(name: str, args: argparse.Namespace | None = None, **kwargs: Any) -> Backend:
+    """Build backend `name` from parsed `rest eval` flags (`args`), or from constructor keywords.
+
+    The CLI and the checkpoint callback build every backend through here (tests replace it with a fake).
+    """
+    cls = backend_class(name)
+    return cls.from_args(args) if args is not None else cls(**kwargs)  # type: ignore[call-arg]
+
+
+def backend_flags(name: str) -> dict[str, argparse.Action]:
+    """The flags backend `name` declares, by destination (`device`, `kv_budget_mb`...)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    backend_class(name).add_args(parser)
+    return {action.dest: action for action in parser._actions}
+
+
+def settings_argv(name: str, settings: Mapping[str, Any]) -> list[str]:
+    """`rest eval` flags that give backend `name` these settings, keyed by flag destination.
+
+    `None` leaves a flag at its default; a switch (`no_prefix_cache`) is passed when true.
+    """
+    flags = backend_flags(name)
+    unknown = sorted(set(settings) - set(flags))
+    if unknown:
+        raise UserError(f"backend {name!r} has no `rest eval` flag for {', '.join(unknown)}; "
+                        f"supported: {', '.join(flags)}")
+    argv: list[str] = []
+    for dest, value in settings.items():
+        action = flags[dest]
+        if action.nargs == 0:
+            argv += [action.option_strings[0]] if value else []
+        elif value is not None:
+            argv += [action.option_strings[0], str(value)]
+    return argv

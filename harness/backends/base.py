@@ -2,15 +2,21 @@
 
 Chat messages (+ optional tools) and sampling parameters in, completions out.
 The runner and the benchmarks never know which backend runs; a backend never
-knows which benchmark it serves.
+knows which benchmark it serves. Likewise the CLI and the checkpoint callback
+never know a backend's options: each backend class declares its own `rest eval`
+flags and builds itself from them (`BackendBase`), as lm-eval's backends take
+`--model_args`.
 """
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from harness.records import Prompt
+from harness.types import UserError
 
 
 @dataclass
@@ -38,3 +44,87 @@ class Backend(Protocol):
     def generate(self, prompts: list[Prompt], params: GenParams) -> list[Completion]: ...
 
     def info(self) -> dict[str, Any]: ...
+
+
+class ArgGroup(Protocol):
+    """Where a backend adds its flags: an argparse parser or argument group."""
+
+    def add_argument(self, *names: str, **kwargs: Any) -> Any: ...
+
+
+class BackendBase:
+    """The flag side of a backend class: which `rest eval` flags it reads and how it is built from them.
+
+    `args` is the parsed `rest eval` namespace; besides the backend's own flags it holds the general
+    ones a backend may read (`model`, `batch_size`, `seed`). The defaults suit a backend that loads
+    `--model` and has no options; each backend overrides what it needs.
+    """
+
+    name: str = ""
+
+    @classmethod
+    def add_args(cls, group: ArgGroup) -> None:
+        """Add this backend's flags to `group`; a flag several backends read is added by the first."""
+
+    @classmethod
+    def check_args(cls, args: argparse.Namespace) -> None:
+        """Refuse flag values that would crash this backend, before any data or model loads (UserError)."""
+
+    @classmethod
+    def check_machine(cls, args: argparse.Namespace) -> None:
+        """Refuse settings this machine cannot run (a device it lacks) before the run directory is opened."""
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Backend:
+        """The backend the flags ask for (loads the model)."""
+        return cls(args.model)  # type: ignore[call-arg]
+
+    @classmethod
+    def requested(cls, args: argparse.Namespace) -> dict[str, object]:
+        """The settings that shape generation, as asked for (compared with the stored run's on --resume)."""
+        return {"model": requested_model(args.model), "backend": cls.name}
+
+    @classmethod
+    def run_batch_size(cls, args: argparse.Namespace) -> int:
+        """Prompts the runner hands to one `generate` call."""
+        return args.batch_size
+
+    @classmethod
+    def names_model(cls, args: argparse.Namespace) -> bool:
+        """True when only the built backend knows which model runs (a server's), so it is built before the run
+        directory is named."""
+        return False
+
+
+def requested_model(model: str | None) -> str:
+    """`--model` as asked for: a local path resolved (the same folder by any spelling), else as given."""
+    if model and Path(model).expanduser().exists():
+        return str(Path(model).expanduser().resolve())
+    return model or "embedded"
+
+
+def requested_adapter(adapter: str | None) -> str | None:
+    return str(Path(adapter).expanduser().resolve()) if adapter else None
+
+
+def check_positive(args: argparse.Namespace, *dests: str) -> None:
+    """Integer flags (by destination) that must be > 0 when given."""
+    for dest in dests:
+        value = getattr(args, dest, None)
+        if value is not None and value <= 0:
+            raise UserError(f"--{dest.replace('_', '-')} must be a positive integer, got {value}")
+
+
+# -- flags several backends read (added once, by the first backend that declares them)
+
+def add_dtype_flag(group: ArgGroup) -> None:
+    group.add_argument("--dtype", default="auto",
+                       help="hf backend: auto (fp32 on CPU, bf16 on GPU), float32, bfloat16, float16")
+
+
+def add_adapter_flag(group: ArgGroup) -> None:
+    group.add_argument("--adapter", default=None, help="hf backend: LoRA adapter dir applied on top of --model")
+
+
+def add_threads_flag(group: ArgGroup) -> None:
+    group.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")

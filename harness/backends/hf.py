@@ -6,189 +6,80 @@ Two paths with the same greedy outputs:
   right-aligned after it with positions that skip the pads; a small decode loop
   drops finished rows so short answers stop costing compute.
 - plain (`prefix_cache=False`): transformers `generate` on left-padded batches.
+
+Loading (model, adapter, device, dtype) is in hf_load.py; torch is imported
+only when a backend is built, so `rest eval --help` reads the flags for free.
 """
 
 from __future__ import annotations
 
+import argparse
 import time
-from pathlib import Path
 from typing import Any
 
-from harness.backends.base import Completion, GenParams
+from harness.backends import base, hf_load
+from harness.backends.base import ArgGroup, BackendBase, Completion, GenParams
 from harness.records import Prompt
 from harness.types import UserError
 
-WEIGHT_FILES = ("*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json")
 
-
-def resolve_model(model: str | None) -> str:
-    """`None` means the embedded model; a local dir must exist and hold weights; anything else is a hub id."""
-    if model is None or model in ("embedded", "smollm2"):
-        from harness.embedded import embedded_model_dir
-
-        return str(embedded_model_dir())
-    path = Path(model).expanduser()
-    looks_local = model.startswith((".", "/", "~")) or path.exists() or model.count("/") > 1
-    if looks_local:
-        if not path.is_dir():
-            raise UserError(f"model path {model!r} does not exist or is not a directory")
-        if (path / "adapter_config.json").is_file():
-            return str(path)
-        if not (path / "config.json").is_file():
-            raise UserError(f"{model!r} is not a Hugging Face checkpoint (no config.json or adapter_config.json)")
-        if not any(any(path.glob(pattern)) for pattern in WEIGHT_FILES):
-            raise UserError(f"{model!r} has a config.json but no weights (model.safetensors or pytorch_model.bin)")
-        return str(path)
-    return model  # hub id: transformers resolves it (needs network unless cached)
-
-
-def check_adapter(adapter: str) -> None:
-    """A local `--adapter` must be a LoRA adapter folder (adapter_config.json), not a full checkpoint; a hub id
-    is left to peft."""
-    path = Path(adapter).expanduser()
-    if not (adapter.startswith((".", "/", "~")) or path.exists() or adapter.count("/") > 1):
-        return
-    if not path.is_dir():
-        raise UserError(f"--adapter {adapter!r} does not exist or is not a directory")
-    if not (path / "adapter_config.json").is_file():
-        raise UserError(f"--adapter {adapter!r} is not a LoRA adapter folder (no adapter_config.json); "
-                        "a full checkpoint is passed with --model")
-
-
-def check_device(device: str | None) -> None:
-    """Refuse a device this machine's torch cannot use, before any weights load (one line, not torch's error)."""
-    if not device or device == "auto":
-        return
-    import torch
-
-    try:
-        kind = torch.device(device)
-    except (RuntimeError, ValueError, TypeError):
-        raise UserError(f"--device {device!r} is not a device name (use cpu, cuda, cuda:N, mps or auto)") from None
-    if kind.type == "cpu":
-        return
-    if kind.type == "cuda":
-        if not torch.cuda.is_available():
-            why = "this torch is built without CUDA" if torch.version.cuda is None else "no CUDA device is visible"
-            raise UserError(f"--device {device}: {why}; use --device cpu or auto")
-        if kind.index is not None and kind.index >= torch.cuda.device_count():
-            raise UserError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-        return
-    if kind.type == "mps":
-        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise UserError(f"--device {device}: MPS is not available here; use --device cpu or auto")
-        return
-    raise UserError(f"--device {device}: device type {kind.type!r} is not supported (use cpu, cuda, cuda:N, mps or auto)")
-
-
-def _load_errors() -> tuple[type[BaseException], ...]:
-    """What loading a broken checkpoint raises: missing or unreadable files, bad JSON or weights headers."""
-    errors: tuple[type[BaseException], ...] = (OSError, ValueError, KeyError)
-    try:
-        from safetensors import SafetensorError
-
-        errors += (SafetensorError,)
-    except ImportError:
-        pass
-    return errors
-
-
-def pick_device(device: str | None) -> str:
-    import torch
-
-    if device and device != "auto":
-        check_device(device)
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def pick_dtype(dtype: str | None, device: str):
-    import torch
-
-    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-             "float16": torch.float16, "fp16": torch.float16}
-    if dtype and dtype != "auto":
-        if dtype not in table:
-            raise UserError(f"unknown dtype {dtype!r}; use one of auto, float32, bfloat16, float16")
-        return table[dtype]
-    # fp32 on CPU keeps greedy outputs identical to the reference; bf16 on GPU.
-    return torch.bfloat16 if device == "cuda" else torch.float32
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def _adapter_base(adapter_cfg: Path) -> str:
-    """The base model a LoRA checkpoint names (adapter_config.json's base_model_name_or_path)."""
-    import json
-
-    try:
-        base = json.loads(adapter_cfg.read_text(encoding="utf-8")).get("base_model_name_or_path")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise UserError(f"{adapter_cfg} is unreadable ({_first_line(exc)})") from None
-    if not isinstance(base, str) or not base:
-        raise UserError(f"{adapter_cfg} names no base_model_name_or_path; pass the base with --model and this "
-                        "folder with --adapter")
-    return base
-
-
-class HFBackend:
+class HFBackend(BackendBase):
     name = "hf"
+
+    @classmethod
+    def add_args(cls, group: ArgGroup) -> None:
+        group.add_argument("--device", default="auto", help="hf backend: cpu, cuda, cuda:1, mps or auto (default)")
+        base.add_dtype_flag(group)
+        base.add_adapter_flag(group)
+        base.add_threads_flag(group)
+        group.add_argument("--kv-budget-mb", type=int, default=None,
+                           help="hf backend: memory the decode KV cache may use, in MiB; more rows decode together "
+                                "with more (default 1024)")
+        group.add_argument("--no-prefix-cache", action="store_true",
+                           help="hf backend: plain transformers generate instead of the shared-prefix KV cache path")
+
+    @classmethod
+    def check_args(cls, args: argparse.Namespace) -> None:
+        base.check_positive(args, "kv_budget_mb", "threads")
+
+    @classmethod
+    def check_machine(cls, args: argparse.Namespace) -> None:
+        hf_load.check_device(args.device)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> HFBackend:
+        kwargs: dict[str, Any] = {}
+        if args.kv_budget_mb is not None:
+            kwargs["kv_budget_mb"] = args.kv_budget_mb
+        return cls(args.model, device=args.device, dtype=args.dtype, batch_size=args.batch_size, adapter=args.adapter,
+                   threads=args.threads, prefix_cache=not args.no_prefix_cache, **kwargs)
+
+    @classmethod
+    def requested(cls, args: argparse.Namespace) -> dict[str, object]:
+        return {**super().requested(args), "adapter": base.requested_adapter(args.adapter)}
 
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int = 8, adapter: str | None = None, threads: int | None = None,
                  prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True,
                  max_decode_rows: int = 64, kv_budget_mb: int = 1024, prefill_tokens: int = 4096) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if threads is not None:
             if threads < 1:
                 raise UserError(f"threads must be a positive integer, got {threads}")
             torch.set_num_threads(threads)
         if adapter is not None:
-            check_adapter(adapter)
-        self.model_path = resolve_model(model)
-        self.device = pick_device(device)
-        self.dtype = pick_dtype(dtype, self.device)
+            hf_load.check_adapter(adapter)
+        self.model_path = hf_load.resolve_model(model)
+        self.device = hf_load.pick_device(device)
+        self.dtype = hf_load.pick_dtype(dtype, self.device)
         self.batch_size = max(1, batch_size)
         self.prefix_cache = prefix_cache
         self.min_prefix = min_prefix
         self.buffered_kv = buffered_kv
         self.max_decode_rows, self.kv_budget_mb = max_decode_rows, kv_budget_mb
         self.prefill_tokens = prefill_tokens  # suffix tokens per prefill chunk: bounds the attention scores' memory
-        base_path, adapter_path = self.model_path, adapter
-        adapter_cfg = Path(self.model_path) / "adapter_config.json"
-        if adapter_path is None and adapter_cfg.is_file():  # a LoRA checkpoint dir: load its base, then the adapter
-            base_path = _adapter_base(adapter_cfg)
-            adapter_path = self.model_path
-        tok_path = adapter_path if adapter_path and (Path(adapter_path) / "tokenizer_config.json").is_file() else base_path
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(tok_path)
-        except _load_errors() as exc:
-            raise UserError(f"cannot load the tokenizer of {tok_path!r}: {_first_line(exc)}") from None
-        try:
-            self.model = AutoModelForCausalLM.from_pretrained(base_path, dtype=self.dtype)
-        except _load_errors() as exc:
-            raise UserError(f"cannot load model {base_path!r}: {_first_line(exc)} (a truncated or corrupt weights "
-                            "file? copy or download it again)") from None
-        if adapter_path:
-            from peft import PeftModel
-
-            try:
-                self.model = PeftModel.from_pretrained(self.model, adapter_path)
-            except _load_errors() as exc:
-                raise UserError(f"cannot load LoRA adapter {adapter_path!r}: {_first_line(exc)}") from None
-            self.model = self.model.merge_and_unload()
-        self.model.to(self.device).eval()
-        self.tokenizer.padding_side = "left"
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer, self.model, adapter_path = hf_load.load_checkpoint(self.model_path, adapter, self.device, self.dtype)
         self.adapter = adapter_path
         self.eos_ids = self._eos_ids()
         self._anchor: tuple[list[int], Any] | None = None  # (token ids, per-layer (k, v) at batch 1)

@@ -10,11 +10,13 @@ safe; llama.cpp parallelises inside a request).
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 from typing import Any
 
-from harness.backends.base import Completion, GenParams
+from harness.backends import base
+from harness.backends.base import ArgGroup, BackendBase, Completion, GenParams
 from harness.records import Prompt
 from harness.types import UserError
 
@@ -63,8 +65,26 @@ def chat_kwargs(prompt: Prompt, params: GenParams) -> dict[str, Any]:
     return kw
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(BackendBase):
     name = "llamacpp"
+
+    @classmethod
+    def add_args(cls, group: ArgGroup) -> None:
+        group.add_argument("--gguf-file", default=None,
+                           help="llamacpp backend: GGUF file inside a --model dir or hub repo (default: the embedded GGUF)")
+        base.add_threads_flag(group)
+
+    @classmethod
+    def check_args(cls, args: argparse.Namespace) -> None:
+        base.check_positive(args, "threads")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> LlamaCppBackend:
+        return cls(args.model, gguf_file=args.gguf_file, threads=args.threads, seed=args.seed)
+
+    @classmethod
+    def requested(cls, args: argparse.Namespace) -> dict[str, object]:
+        return {**super().requested(args), "gguf_file": args.gguf_file}
 
     def __init__(self, model: str | None = None, *, gguf_file: str | None = None, threads: int | None = None,
                  n_ctx: int = 4096, seed: int = 0, **_ignored: Any) -> None:

@@ -11,7 +11,9 @@ server.
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import os
 import random
 import threading
@@ -19,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from harness.backends.base import Completion, GenParams
+from harness.backends.base import ArgGroup, BackendBase, Completion, GenParams, check_positive
 from harness.records import Prompt
 from harness.types import UserError
 
@@ -121,8 +123,41 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
-class OpenAIBackend:
+class OpenAIBackend(BackendBase):
     name = "openai"
+
+    @classmethod
+    def add_args(cls, group: ArgGroup) -> None:
+        group.add_argument("--base-url", default=None,
+                           help="openai backend: server URL ending in /v1 (default $OPENAI_BASE_URL, else api.openai.com)")
+        group.add_argument("--api-key-env", default="OPENAI_API_KEY",
+                           help="openai backend: environment variable holding the API key (default OPENAI_API_KEY)")
+        group.add_argument("--concurrency", type=int, default=8, help="openai backend: parallel requests (default 8)")
+        group.add_argument("--timeout", type=float, default=120.0,
+                           help="openai backend: seconds per request (default 120)")
+        group.add_argument("--max-retries", type=int, default=4,
+                           help="openai backend: retries on 429/5xx/timeouts/connection errors (default 4)")
+
+    @classmethod
+    def check_args(cls, args: argparse.Namespace) -> None:
+        check_positive(args, "concurrency")
+        if not (math.isfinite(args.timeout) and args.timeout > 0):
+            raise UserError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+        if args.max_retries < 0:
+            raise UserError(f"--max-retries must be 0 or more, got {args.max_retries}")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> OpenAIBackend:
+        return cls(args.model, base_url=args.base_url, api_key_env=args.api_key_env, concurrency=args.concurrency,
+                   timeout=args.timeout, max_retries=args.max_retries)
+
+    @classmethod
+    def run_batch_size(cls, args: argparse.Namespace) -> int:
+        return max(args.batch_size, 4 * args.concurrency)  # the server batches itself: hand it enough work at once
+
+    @classmethod
+    def names_model(cls, args: argparse.Namespace) -> bool:
+        return not args.model  # no --model: the server's first listed model runs
 
     def __init__(self, model: str | None = None, *, base_url: str | None = None,
                  api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8, timeout: float = 120.0,

@@ -10,12 +10,14 @@ The request building is pure functions, unit-tested without vLLM.
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
 from typing import Any
 
-from harness.backends.base import Completion, GenParams
+from harness.backends import base
+from harness.backends.base import ArgGroup, BackendBase, Completion, GenParams
 from harness.records import Prompt
 from harness.types import UserError
 
@@ -70,8 +72,33 @@ def template_kwargs(prompt: Prompt) -> dict:
     return kw
 
 
-class VLLMBackend:
+class VLLMBackend(BackendBase):
     name = "vllm"
+
+    @classmethod
+    def add_args(cls, group: ArgGroup) -> None:
+        base.add_dtype_flag(group)
+        base.add_adapter_flag(group)
+        group.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm backend: GPUs per model (default 1)")
+        group.add_argument("--max-model-len", type=int, default=None, help="vllm backend: context length cap")
+
+    @classmethod
+    def check_args(cls, args: argparse.Namespace) -> None:
+        base.check_positive(args, "tensor_parallel_size", "max_model_len")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> VLLMBackend:
+        return cls(args.model, adapter=args.adapter, dtype=args.dtype, tensor_parallel_size=args.tensor_parallel_size,
+                   max_model_len=args.max_model_len, seed=args.seed)
+
+    @classmethod
+    def requested(cls, args: argparse.Namespace) -> dict[str, object]:
+        return {**super().requested(args), "adapter": base.requested_adapter(args.adapter)}
+
+    @classmethod
+    def run_batch_size(cls, args: argparse.Namespace) -> int:
+        # the engine batches itself: hand it enough work at once (as before, also 4 x --concurrency when larger)
+        return max(args.batch_size, 4 * getattr(args, "concurrency", 8), 64)
 
     def __init__(self, model: str | None = None, *, adapter: str | None = None, dtype: str | None = "auto",
                  tensor_parallel_size: int = 1, max_model_len: int | None = None,
@@ -81,7 +108,7 @@ class VLLMBackend:
             from vllm.lora.request import LoRARequest
         except ImportError:
             raise UserError(INSTALL_HINT) from None
-        from harness.backends.hf import resolve_model
+        from harness.backends.hf_load import resolve_model
 
         self.model_path = resolve_model(model)
         base, self.adapter, rank = resolve_adapter(self.model_path, adapter)

@@ -1,6 +1,6 @@
 """`rest score bfcl FILE...`: score BFCL result files and print accuracy and BFCL V4 subscores.
 
-harness/cli_score.py calls `add_score_parser(subparsers)` to add the `bfcl`
+harness/cli/score.py registers `add_score_parser(subparsers)`, which adds the `bfcl`
 sub-subcommand; all the work is in scorefile / aggregate.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from harness.bfcl.aggregate import bfcl_summary
+from harness.bfcl.metrics import bfcl_summary
 from harness.bfcl.scorefile import category_counts, check_out_path, read_result_files, score_lines, write_rows
 from harness.bfcl.scoring import FORMATS
 
@@ -79,6 +79,6 @@ def print_summary(counts: dict[str, tuple[int, int]]) -> None:
 
 
 def _known() -> set[str]:
-    from harness.bfcl.aggregate import SHIPPED_COUNTS
+    from harness.bfcl.categories import SHIPPED_COUNTS
 
     return set(SHIPPED_COUNTS)

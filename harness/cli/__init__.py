@@ -1,7 +1,10 @@
 """`rest` command line: a thin dispatcher over subcommand modules.
 
-Each subcommand lives in its own module exposing `add_parser(subparsers)`;
-the module sets `func` on its parser. Errors that are the user's fault
+Each subcommand lives in its own module exposing `add_parser(subparsers)`
+(harness/cli/eval.py, score.py, data.py, leaderboard.py; `train` in
+trainer/cli_train.py), registered by reference and imported when the parser is
+built; none imports torch at module level, so `rest --help` stays fast. The
+module sets `func` on its parser. Errors that are the user's fault
 (`UserError`) print one line and exit 2. A full disk or a file-size limit
 met by any write is one line too (exit 1): the machine, not the code, is at
 fault. Nothing else is swallowed.
@@ -11,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import errno
-import importlib
 import sys
+from collections.abc import Callable
+from typing import Any
 
+from harness.registry import Registry
 from harness.types import UserError
 
 # Disk full, file too large (ulimit -f), quota exceeded: any write can meet them.
@@ -24,34 +29,33 @@ INTERRUPTED = {
     "train": "rerun with --resume to continue from the last saved checkpoint",
 }
 
-# (module, attribute) pairs; imported lazily so `rest --help` stays fast.
-SUBCOMMANDS = [
-    "harness.cli_eval",
-    "harness.cli_score",
-    "harness.cli_data",
-    "trainer.cli_train",
-    "harness.cli_leaderboard",
-]
+# name -> "module:add_parser", in the order `rest --help` lists them
+SUBCOMMANDS = {
+    "eval": "harness.cli.eval:add_parser",
+    "score": "harness.cli.score:add_parser",
+    "data": "harness.cli.data:add_parser",
+    "train": "trainer.cli_train:add_parser",
+    "leaderboard": "harness.cli.leaderboard:add_parser",
+}
+COMMANDS: Registry[Callable[[Any], Any]] = Registry("command")
+for _name, _ref in SUBCOMMANDS.items():
+    COMMANDS.register_lazy(_name, _ref)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `rest` parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
         prog="rest",
         description="ResT Harness: evaluate tool-using LLMs on BFCL and API-Bank, train them with ResT, publish leaderboards.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):  # subcommand not built yet
-                continue
-            raise
-        module.add_parser(sub)
+        COMMANDS.get(name)(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `rest ARGV`; returns the exit status (2: the user's mistake, one line on stderr)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -72,7 +76,3 @@ def main(argv: list[str] | None = None) -> int:
         where = f"cannot write {exc.filename}: " if exc.filename else ""
         print(f"rest: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
