@@ -34,7 +34,11 @@ def bootstrap(groups: dict[str, Sequence[int]], statistic: Callable[[dict[str, S
     for _ in range(n_boot):
         sample = {k: [v[rng.randrange(len(v))] for _ in range(len(v))] if v else [] for k, v in groups.items()}
         stats.append(statistic(sample))
-    stats.sort()
-    lo = stats[int(alpha / 2 * (n_boot - 1))]
-    hi = stats[int((1 - alpha / 2) * (n_boot - 1))]
-    return (lo, hi)
+    return percentile_interval(stats, alpha)
+
+
+def percentile_interval(values: Sequence[float], alpha: float = 0.05) -> tuple[float, float]:
+    """The (alpha/2, 1 - alpha/2) percentiles of resampled statistics, by the nearest-lower-rank rule."""
+    vals = sorted(values)
+    n = len(vals)
+    return (vals[int(alpha / 2 * (n - 1))], vals[int((1 - alpha / 2) * (n - 1))])

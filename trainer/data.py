@@ -160,7 +160,7 @@ def _benchmark_spec(spec: str, where: str = "data.holdout") -> tuple[str, tuple[
             return "apibank", (tail[len("level-"):],)
         raise UserError(f"{where}: {spec!r}: API-Bank sets are apibank or apibank:level-1|level-2|level-3")
     if head == "bfcl":
-        from harness.bfcl.data import CATEGORIES, GROUPS
+        from harness.bfcl.categories import CATEGORIES, GROUPS
 
         if not tail:
             return "bfcl", GROUPS["single_turn"]

@@ -13,36 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness.bfcl.aggregate import SHIPPED_COUNTS
+from harness.bfcl.categories import CATEGORIES, RELEVANCE_CATEGORIES, language_of
 from harness.types import UserError
 
 VERSION_PREFIX = "BFCL_v4"
-
-# Scoring categories in BFCL's order, with their group.
-CATEGORIES: dict[str, str] = {
-    "simple_python": "non_live",
-    "simple_java": "non_live",
-    "simple_javascript": "non_live",
-    "multiple": "non_live",
-    "parallel": "non_live",
-    "parallel_multiple": "non_live",
-    "irrelevance": "non_live",
-    "live_simple": "live",
-    "live_multiple": "live",
-    "live_parallel": "live",
-    "live_parallel_multiple": "live",
-    "live_irrelevance": "live",
-    "live_relevance": "live",
-}
-NON_LIVE = tuple(c for c, g in CATEGORIES.items() if g == "non_live")
-LIVE = tuple(c for c, g in CATEGORIES.items() if g == "live")
-GROUPS: dict[str, tuple[str, ...]] = {"non_live": NON_LIVE, "live": LIVE, "single_turn": NON_LIVE + LIVE}
-
-# Entry counts as shipped in bfcl-eval 2026.3.23 (V4); tests check the files against them.
-EXPECTED_COUNTS: dict[str, int] = {c: SHIPPED_COUNTS[c] for c in CATEGORIES}
-
-# Categories scored by "is there a call?" rather than against possible answers.
-RELEVANCE_CATEGORIES = ("irrelevance", "live_irrelevance", "live_relevance")
 
 
 @cache
@@ -64,15 +38,6 @@ def _lines(path: Path) -> tuple[str, ...]:
     if not path.is_file():
         raise UserError(f"BFCL data file not found: {path}")
     return tuple(line for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
-
-
-def language_of(category: str) -> str:
-    """"java", "javascript" or "python", by BFCL's substring rules."""
-    if "javascript" in category:
-        return "javascript"
-    if "java" in category:
-        return "java"
-    return "python"
 
 
 def category_of(test_id: str) -> str:

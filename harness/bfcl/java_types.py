@@ -14,27 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-JAVA_TYPES: dict[str, type] = {
-    "byte": int,
-    "short": int,
-    "integer": int,
-    "float": float,
-    "double": float,
-    "long": int,
-    "boolean": bool,
-    "char": str,
-    "Array": list,
-    "ArrayList": list,
-    "Set": set,
-    "HashMap": dict,
-    "Hashtable": dict,
-    "Queue": list,
-    "Stack": list,
-    "String": str,
-    "any": str,
-}
+from harness.bfcl.checker_types import JAVA_TYPES, bool_or_text, int_or_text, number_or_text
 
-_INT = re.compile(r"^-?\d+$")
 _FLOAT_F = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?[fF]$")
 _DOUBLE = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 _LONG = re.compile(r"^-?\d+[lL]$")
@@ -60,7 +41,7 @@ def convert_java(text: str, java_type: str, item_type: str | None = None) -> Any
     if java_type not in JAVA_TYPES:
         raise ValueError(f"Unsupported type: {java_type}")
     if java_type in ("byte", "short", "integer"):
-        return int(text) if _INT.match(text) else text
+        return int_or_text(text)
     if java_type == "float":
         return float(_F_SUFFIX.sub("", text)) if _FLOAT_F.match(text) else text
     if java_type == "double":
@@ -68,7 +49,7 @@ def convert_java(text: str, java_type: str, item_type: str | None = None) -> Any
     if java_type == "long":
         return int(_L_SUFFIX.sub("", text)) if _LONG.match(text) else text
     if java_type == "boolean":
-        return text == "true" if text in ("true", "false") else text
+        return bool_or_text(text)
     if java_type in ("char", "String", "any"):
         # BFCL's char pattern can never match, so chars stay as written.
         return text
@@ -136,15 +117,3 @@ def java_value(text: str) -> Any:
     if _FLOAT_F.match(text):
         return float(_F_SUFFIX.sub("", text))
     return number_or_text(text)
-
-
-def number_or_text(text: str) -> Any:
-    """int(text), else float(text), else the text itself (Python's own literal rules)."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text

@@ -12,20 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.bfcl.java_types import number_or_text
+from harness.bfcl.checker_types import JS_TYPES, bool_or_text, int_or_text, number_or_text
 
-JS_TYPES: dict[str, type] = {
-    "String": str,
-    "integer": int,
-    "float": float,
-    "Bigint": int,
-    "Boolean": bool,
-    "dict": dict,
-    "array": list,
-    "any": str,
-}
-
-_INT = re.compile(r"^-?\d+$")
 _FLOAT = re.compile(r"^-?\d+(\.\d+)?$")
 _BIGINT = re.compile(r"^-?\d+n$")
 _ARRAY_2D = re.compile(r"\[\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\]|\bnew\s+Array\(\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\)")
@@ -46,13 +34,13 @@ def convert_js(text: str, js_type: str, item_type: str | None = None) -> Any:
     if js_type == "String":
         return text[1:-1] if _quoted(text) else text
     if js_type == "integer":
-        return int(text) if _INT.match(text) else text
+        return int_or_text(text)
     if js_type == "float":
         return float(text) if _FLOAT.match(text) else text
     if js_type == "Bigint":
         return int(text[:-1]) if _BIGINT.match(text) else text
     if js_type == "Boolean":
-        return text == "true" if text in ("true", "false") else text
+        return bool_or_text(text)
     if js_type == "dict":
         return _object(text.strip())
     if js_type == "array":

@@ -14,20 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.bfcl.checker import RELEVANCE_CATEGORIES, check_ast, check_relevance
+from harness.bfcl.categories import RELEVANCE_CATEGORIES, language_of
+from harness.bfcl.checker import check_ast, check_relevance
 from harness.toolrl.format import OPEN, last_block, parse_lines
 from harness.types import Verdict
 
 FORMATS = ("prompting", "fc", "toolrl")
-
-
-def category_language(category: str) -> str:
-    """The argument language BFCL uses for a category ("python", "java" or "javascript")."""
-    if category.endswith("javascript"):
-        return "javascript"
-    if category.endswith("java"):
-        return "java"
-    return "python"
 
 
 def decode_toolrl(text: str) -> list[dict[str, Any]]:
@@ -73,7 +65,7 @@ def score_output(
         raise ValueError(f"unknown output format {fmt!r}; expected one of {FORMATS}")
     relevance = category in RELEVANCE_CATEGORIES
     # BFCL decodes relevance outputs as Python whatever the category.
-    language = "python" if relevance else category_language(category)
+    language = "python" if relevance else language_of(category)
     try:
         decoded = decode_output(text, fmt, language, tool_calls)
     except Exception as exc:  # BFCL counts any decoder exception as a decode failure

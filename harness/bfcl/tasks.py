@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from harness.bfcl.data import CATEGORIES, GROUPS, apply_language_hint, language_of, load_answers, load_entries
+from harness.bfcl.categories import CATEGORIES, GROUPS, language_of
+from harness.bfcl.data import apply_language_hint, load_answers, load_entries
 from harness.bfcl.fc_tools import to_tools
 from harness.bfcl.prompts import with_system_prompt
 from harness.records import Prompt, Scored

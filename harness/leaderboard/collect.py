@@ -21,10 +21,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from harness.records import SUMMARY_SCHEMA, RunSummary
 from harness.runstore import RunStore
 from harness.types import UserError
 
-SUMMARY_SCHEMA = "rest-harness/summary/v1"
 _CKPT = re.compile(r"^checkpoint-(\d+)$")
 _SKIP_DIRS = {"leaderboard", "leaderboards", "samples", "native", ".git"}
 
@@ -66,18 +66,19 @@ def task_outcomes(run_dir: Path, task: str, counts: dict[str, Any]) -> tuple[lis
 
 
 def load_run(summary_path: Path) -> dict[str, Any] | None:
-    """One run as plain data for `board.make_board`; None if the file is not a harness summary."""
+    """One run for `board.make_board` (its summary a `RunSummary`); None if the file is not a harness summary."""
     try:
-        summary = json.loads(Path(summary_path).read_text(encoding="utf-8"))
+        data = json.loads(Path(summary_path).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise UserError(f"cannot read {summary_path}: {type(exc).__name__}: {exc}") from None
-    if not isinstance(summary, dict) or summary.get("schema") != SUMMARY_SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") != SUMMARY_SCHEMA:
         return None
-    check_summary(summary, summary_path)
+    check_summary(data, summary_path)
+    summary = RunSummary.from_json(data)
     run_dir = Path(summary_path).parent
     ckpt = checkpoint_of(run_dir)
     outcomes, origins = {}, {}
-    for task, counts in (summary.get("tasks") or {}).items():
+    for task, counts in (data.get("tasks") or {}).items():
         outcomes[task], origins[task] = task_outcomes(run_dir, task, counts)
     if ckpt:
         group, step = ckpt
@@ -86,7 +87,7 @@ def load_run(summary_path: Path) -> dict[str, Any] | None:
         group, step = None, None
         run_id, label = run_dir.name, run_dir.name
     unit = run_dir.parent.parent if ckpt else run_dir  # the training run or the eval run
-    return {"id": run_id, "label": label, "model": summary.get("model") or "", "run_group": group, "step": step,
+    return {"id": run_id, "label": label, "model": summary.model or "", "run_group": group, "step": step,
             "source": str(run_dir), "parent": unit.resolve().parent.name, "summary": summary, "outcomes": outcomes, "outcome_origin": origins}
 
 

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from harness.bfcl import data
+from harness.bfcl import categories, data
 from harness.types import UserError
 from tests.official_bfcl import official
 
 
-@pytest.mark.parametrize("category", list(data.CATEGORIES))
+@pytest.mark.parametrize("category", list(categories.CATEGORIES))
 def test_entries_match_official_loader(category):
     o = official()
     ours_gen = data.load_entries(category, language_hint=True)
     assert ours_gen == o.load_dataset_entry(category)
     ours_eval = data.load_entries(category, language_hint=False)
     assert ours_eval == o.load_dataset_entry(category, include_prereq=False, include_language_specific_hint=False)
-    assert len(ours_eval) == data.EXPECTED_COUNTS[category]
+    assert len(ours_eval) == categories.SHIPPED_COUNTS[category]
 
 
-@pytest.mark.parametrize("category", list(data.CATEGORIES))
+@pytest.mark.parametrize("category", list(categories.CATEGORIES))
 def test_answers_match_official_loader(category):
     answers = data.load_answers(category)
-    if category in data.RELEVANCE_CATEGORIES:
+    if category in categories.RELEVANCE_CATEGORIES:
         assert answers == {}
         return
     official_gt = {e["id"]: e["ground_truth"] for e in official().load_ground_truth_entry(category)}
@@ -31,10 +31,10 @@ def test_answers_match_official_loader(category):
 
 
 def test_group_totals():
-    assert sum(data.EXPECTED_COUNTS[c] for c in data.NON_LIVE) == 1390
-    assert sum(data.EXPECTED_COUNTS[c] for c in data.LIVE) == 2251
-    assert data.GROUPS["single_turn"] == data.NON_LIVE + data.LIVE
-    assert list(data.CATEGORIES)[:3] == ["simple_python", "simple_java", "simple_javascript"]
+    assert sum(categories.SHIPPED_COUNTS[c] for c in categories.NON_LIVE) == 1390
+    assert sum(categories.SHIPPED_COUNTS[c] for c in categories.LIVE) == 2251
+    assert categories.GROUPS["single_turn"] == categories.NON_LIVE + categories.LIVE
+    assert list(categories.CATEGORIES)[:3] == ["simple_python", "simple_java", "simple_javascript"]
 
 
 def test_results_are_copies():
@@ -74,16 +74,16 @@ def test_category_of(test_id, category):
 
 
 def test_category_of_every_shipped_id():
-    for category in data.CATEGORIES:
+    for category in categories.CATEGORIES:
         for entry in data.load_entries(category, language_hint=False):
             assert data.category_of(entry["id"]) == category
 
 
 def test_language_of():
-    assert data.language_of("simple_java") == "java"
-    assert data.language_of("simple_javascript") == "javascript"
-    assert data.language_of("live_simple") == "python"
-    assert data.language_of("multiple") == "python"
+    assert categories.language_of("simple_java") == "java"
+    assert categories.language_of("simple_javascript") == "javascript"
+    assert categories.language_of("live_simple") == "python"
+    assert categories.language_of("multiple") == "python"
 
 
 def test_unknown_category_is_user_error():

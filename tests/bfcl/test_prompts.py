@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from harness.bfcl import data
+from harness.bfcl import categories, data
 from harness.bfcl.fc_tools import to_tools, tool_name_map
 from harness.bfcl.prompts import build_messages
 from harness.bfcl.tasks import BfclTask
@@ -15,7 +15,7 @@ from harness.types import UserError
 from tests.official_bfcl import official
 
 
-@pytest.mark.parametrize("category", list(data.CATEGORIES))
+@pytest.mark.parametrize("category", list(categories.CATEGORIES))
 def test_prompts_byte_identical_to_official(category):
     o = official()
     official_entries = o.load_dataset_entry(category)
@@ -46,7 +46,7 @@ def _official_convert():
     return convert_to_tool, GORILLA_TO_OPENAPI, ModelStyle
 
 
-@pytest.mark.parametrize("category", list(data.CATEGORIES))
+@pytest.mark.parametrize("category", list(categories.CATEGORIES))
 def test_fc_tools_match_official_convert_to_tool(category):
     convert_to_tool, mapping, style = _official_convert()
     for hint in (True, False):
@@ -72,9 +72,9 @@ def test_fc_tools_keep_dots_when_asked():
 
 def test_tasks_registered_with_groups():
     names = expand("bfcl:single_turn")
-    assert names == [f"bfcl:{c}" for c in data.CATEGORIES]
-    assert expand("bfcl:non_live") == [f"bfcl:{c}" for c in data.NON_LIVE]
-    assert expand("bfcl:live") == [f"bfcl:{c}" for c in data.LIVE]
+    assert names == [f"bfcl:{c}" for c in categories.CATEGORIES]
+    assert expand("bfcl:non_live") == [f"bfcl:{c}" for c in categories.NON_LIVE]
+    assert expand("bfcl:live") == [f"bfcl:{c}" for c in categories.LIVE]
 
 
 def test_task_samples_and_prompts():

@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from harness.bfcl.categories import MULTI_TURN
 from harness.bfcl.decode import decode_execute
 from harness.bfcl.errors import DecodeError
 from harness.bfcl.multi_turn import data
@@ -68,9 +69,9 @@ def _category_data(category: str) -> tuple[dict[str, dict], dict[str, list]]:
 
 def score_result_line(test_id: str, category: str, result: Any) -> Verdict:
     """Score one result-file line (the API `rest score bfcl` calls); unknown ids/categories are UserErrors."""
-    if category not in data.CATEGORIES:
+    if category not in MULTI_TURN:
         raise UserError(f"unsupported BFCL multi-turn category {category!r} (id {test_id!r}); "
-                        f"supported: {', '.join(data.CATEGORIES)}")
+                        f"supported: {', '.join(MULTI_TURN)}")
     entries, answers = _category_data(category)
     if test_id not in entries or test_id not in answers:
         raise UserError(f"unknown BFCL id {test_id!r}")

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from harness.bfcl.data import GROUPS
+from harness.bfcl.categories import GROUPS
 from harness.bfcl.multi_turn import data
 from harness.bfcl.multi_turn.loop import Episode, StepOutput, run_episodes
 from harness.bfcl.prompts import with_system_prompt

@@ -1,4 +1,4 @@
-"""BFCL V4 aggregation, cross-checked against the official leaderboard CSV generator."""
+"""BFCL V4 metrics (subscores and overall), cross-checked against the official leaderboard CSV generator."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import types
 
 import pytest
 
-from harness.bfcl.aggregate import SHIPPED_COUNTS, bfcl_summary
+from harness.bfcl.categories import SHIPPED_COUNTS
+from harness.bfcl.metrics import bfcl_summary
 from tests.official_bfcl import official
 
 # Our subscore / category -> the column of BFCL's data_overall.csv showing it.

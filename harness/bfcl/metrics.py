@@ -1,41 +1,19 @@
-"""BFCL V4 per-category accuracy, subscores and overall, as the official leaderboard computes them.
+"""BFCL's metrics: V4 per-category accuracy, subscores and overall, as the official leaderboard computes them.
 
 Pure arithmetic over (correct, total) counts. As in BFCL, a category that was
 not evaluated counts as accuracy 0 (with its shipped entry count as weight)
 in every aggregate, and any aggregate with such a member is *displayed* N/A:
 here `value` is always the number BFCL uses in the overall, and `complete`
-says whether it would be displayed.
+says whether it would be displayed. The `bfcl` aggregator registered here is
+what run summaries and leaderboards compute for `bfcl:*` tasks.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-# Entry counts as shipped in bfcl-eval's V4 data: the weight BFCL gives a category that was not run.
-SHIPPED_COUNTS: dict[str, int] = {
-    "simple_python": 400,
-    "simple_java": 100,
-    "simple_javascript": 50,
-    "multiple": 200,
-    "parallel": 200,
-    "parallel_multiple": 200,
-    "irrelevance": 240,
-    "live_simple": 258,
-    "live_multiple": 1053,
-    "live_parallel": 16,
-    "live_parallel_multiple": 24,
-    "live_irrelevance": 884,
-    "live_relevance": 16,
-    "multi_turn_base": 200,
-    "multi_turn_miss_func": 200,
-    "multi_turn_miss_param": 200,
-    "multi_turn_long_context": 200,
-    "web_search_base": 100,
-    "web_search_no_snippet": 100,
-    "memory_kv": 155,
-    "memory_vector": 155,
-    "memory_rec_sum": 155,
-}
+from harness.aggregation import AGGREGATORS, Aggregator, Counts, Scores
+from harness.bfcl.categories import AGGREGATE_ORDER, DISPLAY_ORDER, MULTI_TURN, SHIPPED_COUNTS
 
 OVERALL_WEIGHTS = {"non_live": 10, "live": 10, "hallucination": 10, "multi_turn": 30, "agentic": 40}
 
@@ -79,7 +57,7 @@ def bfcl_summary(counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
     non_live = _mean([simple, cats["multiple"], cats["parallel"], cats["parallel_multiple"]])
     live = _weighted([cats[c] for c in ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple")])
     hallucination = _mean([cats["irrelevance"], cats["live_irrelevance"]])
-    multi_turn = _mean([cats[c] for c in SHIPPED_COUNTS if c.startswith("multi_turn_")])
+    multi_turn = _mean([cats[c] for c in MULTI_TURN])
     web_search = _mean([cats["web_search_base"], cats["web_search_no_snippet"]])
     memory = _mean([cats["memory_kv"], cats["memory_vector"], cats["memory_rec_sum"]])
     agentic = _mean([web_search, memory])
@@ -102,3 +80,19 @@ def bfcl_summary(counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
         "agentic": agentic,
     }
     return {"categories": {c: cats[c] for c in SHIPPED_COUNTS if c in counts}, "subscores": subscores, "overall": overall}
+
+
+def bfcl_scores(counts: Counts) -> Scores:
+    """The overall and V4 subscores of the categories BFCL ships, for boards and summaries.
+
+    `complete` is False when a member category was not run: BFCL then counts it
+    as 0 in the number and would display N/A; boards show the number, marked.
+    """
+    out = bfcl_summary({k: v for k, v in counts.items() if k in SHIPPED_COUNTS})
+    scores = {"overall": out["overall"], **out["subscores"]}
+    return {k: {"value": float(v["value"]), "complete": bool(v["complete"])} for k, v in scores.items()}
+
+
+AGGREGATORS.register("bfcl", Aggregator(
+    "bfcl", "bfcl:", "BFCL V4 scores", bfcl_scores, position=0,
+    aggregate_order=AGGREGATE_ORDER, task_order=DISPLAY_ORDER, task_title="BFCL categories"))
