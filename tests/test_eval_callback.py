@@ -134,6 +134,41 @@ def test_constructor_rejects_bad_configuration():
         CheckpointEvalCallback(["test:parity"], limit=0)
     with pytest.raises(UserError, match="top_k"):
         CheckpointEvalCallback(["test:parity"], mode="subprocess", top_k=3)
+    with pytest.raises(UserError, match="top_k"):  # in-process too: every mode passes the same `rest eval` flags
+        CheckpointEvalCallback(["test:parity"], mode="inprocess", top_k=3)
+    with pytest.raises(UserError, match="--threads must be a positive integer"):
+        CheckpointEvalCallback(["test:parity"], threads=-2)
+
+
+def test_inprocess_eval_builds_the_backend_from_the_rest_eval_flags(tmp_path, monkeypatch):
+    import harness.backends as backends
+    from harness.backends.base import Completion
+
+    class SayBackend:
+        name = "fake"
+
+        def info(self):
+            return {"backend": self.name}
+
+        def generate(self, prompts, params):
+            return [Completion(text="ok") for _ in prompts]
+
+    got = {}
+
+    def fake_make_backend(name, args=None, **kwargs):
+        got.update(name=name, args=args, kwargs=kwargs)
+        return SayBackend()
+
+    monkeypatch.setattr(backends, "make_backend", fake_make_backend)
+    cb = CheckpointEvalCallback(["test:parity"], limit=2, mode="inprocess", batch_size=3, device="cpu", dtype="float32",
+                                no_prefix_cache=True, leaderboard=False)
+    fake_save(tmp_path / "run", 2, None)
+    rec = cb.evaluate_checkpoint(tmp_path / "run", 2)
+    assert "eval_error" not in rec and rec["eval/test:parity"] == 0.5
+    a = got["args"]
+    assert got["name"] == "hf" and not got["kwargs"]
+    assert (a.model, a.device, a.dtype, a.batch_size, a.no_prefix_cache) == (
+        str(tmp_path / "run" / "checkpoint-2"), "cpu", "float32", 3, True)
 
 
 def test_subprocess_command_mirrors_rest_eval(tmp_path):

@@ -37,11 +37,23 @@ def make_backend(name: str, args: argparse.Namespace | None = None, **kwargs: An
     return cls.from_args(args) if args is not None else cls(**kwargs)  # type: ignore[call-arg]
 
 
+class _Recorder:
+    """An argument container that keeps the actions added to it."""
+
+    def __init__(self) -> None:
+        self.parser = argparse.ArgumentParser(add_help=False)
+        self.actions: list[argparse.Action] = []
+
+    def add_argument(self, *names: str, **kwargs: Any) -> argparse.Action:
+        self.actions.append(self.parser.add_argument(*names, **kwargs))
+        return self.actions[-1]
+
+
 def backend_flags(name: str) -> dict[str, argparse.Action]:
     """The flags backend `name` declares, by destination (`device`, `kv_budget_mb`...)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    backend_class(name).add_args(parser)
-    return {action.dest: action for action in parser._actions}
+    recorder = _Recorder()
+    backend_class(name).add_args(recorder)
+    return {action.dest: action for action in recorder.actions}
 
 
 def settings_argv(name: str, settings: Mapping[str, Any]) -> list[str]:

@@ -1,7 +1,7 @@
 """`rest` command line: a thin dispatcher over subcommand modules.
 
 Each subcommand lives in its own module exposing `add_parser(subparsers)`
-(harness/cli/eval.py, score.py, data.py, leaderboard.py; `train` in
+(harness/cli/eval.py, score.py, compare.py, data.py, leaderboard.py; `train` in
 trainer/cli_train.py), registered by reference and imported when the parser is
 built; none imports torch at module level, so `rest --help` stays fast. The
 module sets `func` on its parser. Errors that are the user's fault
@@ -33,6 +33,7 @@ INTERRUPTED = {
 SUBCOMMANDS = {
     "eval": "harness.cli.eval:add_parser",
     "score": "harness.cli.score:add_parser",
+    "compare": "harness.cli.compare:add_parser",
     "data": "harness.cli.data:add_parser",
     "train": "trainer.cli_train:add_parser",
     "leaderboard": "harness.cli.leaderboard:add_parser",
