@@ -15,29 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from harness.bfcl.checker_call import Failure, call_score, check_call, unmatched_detail
+from harness.bfcl.decode import is_empty_output, is_function_calling_format
 from harness.types import Verdict
 
 LANGUAGES = ("python", "java", "javascript")
-
-
-def is_call_format(decoded: Any) -> bool:
-    """BFCL's is_function_calling_format_output: a list of one-key dicts whose value is a dict."""
-    if type(decoded) is not list:
-        return False
-    for item in decoded:
-        if type(item) is not dict or len(item) != 1:
-            return False
-        for params in item.values():
-            if type(params) is not dict:
-                return False
-    return True
-
-
-def is_empty_output(decoded: Any) -> bool:
-    """BFCL's relevance notion of 'no call': not call-shaped, `[]`, or `[{}]`."""
-    if not is_call_format(decoded):
-        return True
-    return len(decoded) == 0 or (len(decoded) == 1 and len(decoded[0]) == 0)
 
 
 def _doc_name(doc: dict, u2d: bool) -> str:
@@ -118,7 +99,7 @@ def check_ast(
     """
     if language not in LANGUAGES:
         raise ValueError(f"unsupported language {language!r}; expected one of {LANGUAGES}")
-    if not is_call_format(decoded):
+    if not is_function_calling_format(decoded):
         return Verdict(
             valid=False,
             error_type="ast_decoder:decoder_wrong_output_format",
