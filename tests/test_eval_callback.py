@@ -12,7 +12,8 @@ import pytest
 from harness import tasks as registry
 from harness.records import Prompt, Scored
 from harness.types import Sample, UserError, Verdict
-from trainer.eval_callback import CheckpointEvalCallback, metrics_from_summary
+from trainer.eval_callback import CheckpointEvalCallback
+from trainer.eval_record import metrics_from_summary
 
 
 class ParityTask:

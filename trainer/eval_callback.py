@@ -26,38 +26,23 @@ the backend's `from_args`, so the callback knows no backend's options.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
 import subprocess
 import sys
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
+from harness.cli.eval import parse_eval_args
 from harness.types import UserError
+from trainer.eval_record import record_evaluation
 
 MODES = ("auto", "inprocess", "subprocess", "background")
-
-
-def metrics_from_summary(summary: dict[str, Any], prefix: str = "eval/") -> dict[str, float]:
-    """Flat scalar metrics: `eval/<task>` accuracy per task, `eval/<benchmark>/overall` per aggregate."""
-    out: dict[str, float] = {}
-    for task, s in (summary.get("tasks") or {}).items():
-        if s.get("accuracy") is not None:
-            out[f"{prefix}{task}"] = float(s["accuracy"])
-    for bench, agg in (summary.get("aggregates") or {}).items():
-        overall = (agg or {}).get("overall") if isinstance(agg, dict) else None
-        if isinstance(overall, dict):
-            val = overall.get("accuracy", overall.get("value"))
-            if isinstance(val, (int, float)):
-                out[f"{prefix}{bench}/overall"] = float(val)
-    return out
 
 
 def resolve_mode(mode: str, world_size: int) -> tuple[str, str | None]:
@@ -78,14 +63,6 @@ class _Pending:
     proc: subprocess.Popen
     log: Any
     t0: float
-
-
-def append_metrics(path: Path, record: dict[str, Any]) -> None:
-    """One JSON object per line with a "step" key (shared with trainer/metrics.py)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        fh.flush()
 
 
 class _RngGuard:
@@ -139,7 +116,7 @@ class CheckpointEvalCallback(TrainerCallback):
         self.max_new_tokens, self.batch_size, self.backend = max_new_tokens, batch_size, backend
         self.leaderboard, self.n_boot, self.timeout_s = leaderboard, n_boot, timeout_s
         self.settings = settings
-        _parse_eval_args(self.eval_argv(Path("checkpoint")))  # unknown or bad settings fail now, not at a save
+        parse_eval_args(self.eval_argv(Path("checkpoint")))  # unknown or bad settings fail now, not at a save
         self.history: list[dict[str, Any]] = []  # one metrics record per evaluated checkpoint
         self.pending: list[_Pending] = []  # background evaluations not collected yet
         self._resolved = False
@@ -150,7 +127,7 @@ class CheckpointEvalCallback(TrainerCallback):
         from harness.backends.base import GenParams
         from harness.runner import RunConfig, run
 
-        args = _parse_eval_args(self.eval_argv(ckpt))
+        args = parse_eval_args(self.eval_argv(ckpt))
         with _RngGuard():
             backend = make_backend(self.backend, args=args)
             try:
@@ -293,45 +270,11 @@ class CheckpointEvalCallback(TrainerCallback):
 
     def _record(self, output_dir: Path, step: int, ckpt: Path, summary: dict[str, Any] | None,
                 error: BaseException | None, t0: float) -> dict[str, Any]:
-        """metrics.jsonl line (at the checkpoint's step), W&B, history and board for one finished evaluation."""
-        record: dict[str, Any] = {"step": step, "checkpoint": ckpt.name}
-        if error is None and summary is not None:
-            record.update(metrics_from_summary(summary))
-        else:
-            error = error or RuntimeError("the evaluation produced no summary")
-            record["eval_error"] = f"{type(error).__name__}: {error}"[:500]
-            try:
-                (ckpt / "eval").mkdir(parents=True, exist_ok=True)
-                (ckpt / "eval" / "error.txt").write_text(
-                    "".join(traceback.format_exception(type(error), error, error.__traceback__)))
-            except OSError:
-                pass
-            print(f"[eval] checkpoint-{step} evaluation failed: {record['eval_error']}", file=sys.stderr)
-        record["eval_wall_s"] = round(time.perf_counter() - t0, 3)
-        append_metrics(output_dir / "metrics.jsonl", record)
-        _log_wandb(record)
+        """Record one finished evaluation (trainer/eval_record.py) and keep its metrics in `history`."""
+        record = record_evaluation(output_dir, step, ckpt, summary, error, t0,
+                                   board_n_boot=self.n_boot if self.leaderboard else None)
         self.history.append(record)
-        if self.leaderboard and "eval_error" not in record:
-            try:
-                from harness.leaderboard.build import build_board_files
-
-                build_board_files([output_dir], output_dir / "leaderboard", name=output_dir.name, n_boot=self.n_boot)
-            except Exception as exc:  # the board is a convenience; the summary is already on disk
-                print(f"[eval] leaderboard update failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return record
-
-
-def _parse_eval_args(argv: list[str]) -> argparse.Namespace:
-    """`rest eval ARGV` parsed and checked as the command does, without running it (UserError when refused)."""
-    from harness.cli import build_parser
-    from harness.cli.eval import check_args
-
-    try:
-        args = build_parser().parse_args(["eval", *argv])
-    except SystemExit:  # argparse has printed why
-        raise UserError(f"checkpoint evaluation: `rest eval {' '.join(argv)}` is refused") from None
-    check_args(args)
-    return args
 
 
 def _child_env() -> dict[str, str]:
@@ -353,17 +296,3 @@ def _ensure_tokenizer(ckpt: Path, processing_class: Any) -> None:
     has_tok = (ckpt / "tokenizer_config.json").is_file()
     if not has_tok and processing_class is not None and hasattr(processing_class, "save_pretrained"):
         processing_class.save_pretrained(str(ckpt))
-
-
-def _log_wandb(record: dict[str, Any]) -> None:
-    try:
-        import wandb
-    except ImportError:
-        return
-    if wandb.run is None:
-        return
-    payload: dict[str, Any] = {k: v for k, v in record.items() if k.startswith("eval/")}
-    if "eval_error" in record:
-        payload["eval/error"] = 1
-    payload["train/global_step"] = record["step"]  # the step metric transformers' WandbCallback defines
-    wandb.run.log(payload)

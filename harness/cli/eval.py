@@ -109,6 +109,19 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError("--summarize-only reads the run's samples; it cannot be combined with --overwrite")
 
 
+def parse_eval_args(argv: list[str]) -> argparse.Namespace:
+    """`rest eval ARGV` parsed and checked as the command does, without running it (the checkpoint callback
+    builds its backend from these); a refusal is a UserError."""
+    from harness.cli import build_parser
+
+    try:
+        args = build_parser().parse_args(["eval", *argv])
+    except SystemExit:  # argparse has printed why
+        raise UserError(f"`rest eval {' '.join(argv)}` is refused") from None
+    check_args(args)
+    return args
+
+
 def check_run_name(name: str) -> None:
     """A run name is one folder inside --output-dir: no separators, no `..`, nothing absolute."""
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
