@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from harness.records import SampleRecord
+
 
 def clock_text(seconds: float) -> str:
     s = int(round(seconds))
@@ -104,9 +106,9 @@ class Progress:
             print(f"[rest eval] {self.seen}/{self.total} task {self._label}: {text} "
                   f"elapsed {clock_text(now - self._start)}", file=self._stream, flush=True)
 
-    def advance(self, records: list[dict[str, Any]]) -> None:
+    def advance(self, records: list[SampleRecord]) -> None:
         self.seen += len(records)
-        self.correct += sum(1 for r in records if r.get("valid"))
+        self.correct += sum(1 for r in records if r.valid)
         if self._bar is not None:
             acc = f"{100 * self.correct / self.seen:.1f}%" if self.seen else "-"
             self._bar.update(self._task_id, advance=len(records), acc=acc)

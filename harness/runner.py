@@ -22,16 +22,10 @@ from typing import Any
 
 from harness import tasks as registry
 from harness.backends.base import Backend, GenParams
-from harness.runstore import (
-    GENERATION_KEYS,
-    REJECTED_SUFFIX,
-    RESOLVED_BACKEND_KEYS,
-    RunLock,
-    RunStore,
-    differences,
-    recorded_sessions,
-    stored_format,
-)
+from harness.records import RunSummary, SampleRecord, TaskResult
+from harness.run_settings import GENERATION_KEYS, record_session, resume_differences
+from harness.runlock import RunLock
+from harness.runstore import REJECTED_SUFFIX, RunStore
 from harness.summary import benchmark_aggregates, outcomes_of, task_summary
 from harness.types import UserError
 
@@ -67,34 +61,6 @@ def versions() -> dict[str, str]:
     return out
 
 
-def task_format(task: Any, fmt: str) -> str:
-    if fmt == "auto":
-        return task.formats[0]
-    if fmt not in task.formats:
-        raise UserError(f"task {task.name} does not support format {fmt!r} (supported: {', '.join(task.formats)})")
-    return fmt
-
-
-def record_for(sample, fmt: str, completion, scored) -> dict[str, Any]:
-    verdict = scored.verdict if scored else None
-    return {
-        "id": sample.id,
-        "task": sample.task,
-        "format": fmt,
-        "completion": completion.text,
-        "tool_calls": completion.tool_calls,
-        "decoded": scored.decoded if scored else None,
-        "valid": bool(verdict.valid) if verdict else False,
-        "error_type": verdict.error_type if verdict else None,
-        "errors": verdict.errors[:5] if verdict else [],
-        "detail": {k: v for k, v in (verdict.detail or {}).items() if k != "decoded"} if verdict else {},
-        "backend_error": completion.error,
-        "prompt_tokens": completion.prompt_tokens,
-        "completion_tokens": completion.completion_tokens,
-        "latency_s": round(completion.latency_s, 4),
-    }
-
-
 def _summarized_backend(store: RunStore, cfg: RunConfig) -> dict[str, Any]:
     """Backend info for a summary written from stored samples: the generating run's, where it left one."""
     prior = store.read_json("summary.json").get("backend")
@@ -103,33 +69,6 @@ def _summarized_backend(store: RunStore, cfg: RunConfig) -> dict[str, Any]:
     return {**prior, "summarized_from_samples": True}
 
 
-def generation_settings(cfg: RunConfig) -> dict[str, Any]:
-    """What shapes the generated text: model, backend options as asked for, format, sampling (compared on --resume)."""
-    return {"model": cfg.model_label, **cfg.requested, "format": cfg.fmt,
-            "max_new_tokens": cfg.gen.max_new_tokens, "temperature": cfg.gen.temperature,
-            "top_p": cfg.gen.top_p, "seed": cfg.gen.seed}
-
-
-def resume_differences(store: RunStore, cfg: RunConfig) -> list[str]:
-    """How this invocation's settings differ from those the run's stored samples were made with.
-
-    The format is compared per task as each task resolves it (`auto` is each task's default), against
-    the stored samples themselves, so a run from before run.json existed is checked too. A run whose
-    stored samples all failed (they are generated again) has nothing to mix with, and no differences.
-    """
-    if not store.holds_kept_samples():
-        return []
-    diffs = []
-    sessions = recorded_sessions(store)
-    if sessions:
-        last = sessions[-1].get("settings") or {}
-        diffs += differences({k: v for k, v in last.items() if k != "format"}, generation_settings(cfg))
-    for name in cfg.tasks:
-        stored = stored_format(store, name)
-        wanted = task_format(registry.get(name), cfg.fmt)
-        if stored is not None and stored != wanted:
-            diffs.append(f"format of {name} {stored!r} -> {wanted!r}")
-    return diffs
 
 
 def held_tasks(store: RunStore) -> list[str]:
@@ -191,36 +130,8 @@ def open_run(cfg: RunConfig, generating: bool) -> RunLock:
     return lock
 
 
-def _record_session(store: RunStore, cfg: RunConfig, backend: Backend) -> list[dict[str, Any]]:
-    """Write this generating session into run.json (before anything is generated); return all sessions.
 
-    Once the model has loaded, its resolved setup (dtype `auto` is bf16 on a GPU, fp32 on a CPU) is
-    compared with the stored run's, as the requested settings were in `open_run`. A continuation
-    with the same settings updates the last session; one forced past differences is appended.
-    """
-    info = backend.info()
-    new = {"settings": generation_settings(cfg), "backend": info, "model_label": cfg.model_label,
-           "tasks": list(cfg.tasks), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    keeps = cfg.resume and not cfg.overwrite and store.holds_kept_samples()
-    prior = recorded_sessions(store) if keeps else []
-    if not prior:
-        sessions = [new]
-    else:
-        diffs = differences(prior[-1].get("backend") or {}, info, RESOLVED_BACKEND_KEYS)
-        if diffs and not cfg.force:
-            raise UserError(f"--resume: the stored samples were made with another backend setup ({'; '.join(diffs)}); "
-                            "rerun with the same settings, or add --force to continue and record both in summary.json")
-        if cfg.force and (diffs or resume_differences(store, cfg)):
-            sessions = [*prior, {**new, "forced": True}]
-        else:
-            last = prior[-1]
-            tasks = sorted(set(last.get("tasks") or []) | set(cfg.tasks))
-            sessions = [*prior[:-1], {**new, "tasks": tasks, "started_at": last.get("started_at", new["started_at"])}]
-    store.record_sessions(sessions)
-    return sessions
-
-
-def _carried_tasks(store: RunStore, per_task: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _carried_tasks(store: RunStore, per_task: dict[str, TaskResult]) -> dict[str, TaskResult]:
     """Tasks of the previous summary.json that this invocation did not name but whose samples are still here.
 
     They are kept (merged), so `--resume --tasks B` or `--summarize-only --tasks B` on a run that also
@@ -233,11 +144,11 @@ def _carried_tasks(store: RunStore, per_task: dict[str, Any]) -> dict[str, dict[
             continue
         counts = [entry.get(k) for k in ("correct", "total", "failed", "planned")]
         if all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
-            out[name] = entry
+            out[name] = TaskResult.from_json(entry)
     return out
 
 
-def run(backend: Backend | None, cfg: RunConfig, lock: RunLock | None = None) -> dict[str, Any]:
+def run(backend: Backend | None, cfg: RunConfig, lock: RunLock | None = None) -> RunSummary:
     """Generate what is missing (all of it, or what --resume finds undone), score it, write summary.json.
 
     Without a backend nothing is generated: the summary covers the samples already stored (an
@@ -255,24 +166,24 @@ def run(backend: Backend | None, cfg: RunConfig, lock: RunLock | None = None) ->
             lock.release()
 
 
-def _run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
+def _run(backend: Backend | None, cfg: RunConfig) -> RunSummary:
     store = RunStore(cfg.out_dir)
     if cfg.overwrite and store.exists():
         for pattern in ("*.jsonl", "*" + REJECTED_SUFFIX):
             for p in store.samples_dir.glob(pattern):
                 p.unlink()
     store.prepare()
-    sessions = _record_session(store, cfg, backend) if backend is not None else store.sessions()
+    sessions = record_session(store, cfg, backend) if backend is not None else store.sessions()
     plan = []
     for name in cfg.tasks:
         loaded = cfg.loaded.get(name)  # read by the CLI's pre-flight: not read again
         task = loaded.task if loaded else registry.get(name)
-        fmt = task_format(task, cfg.fmt)
+        fmt = registry.task_format(task, cfg.fmt)
         samples = loaded.samples if loaded else task.samples()
         available = len(samples)
         if cfg.limit is not None:
             samples = samples[: cfg.limit]
-        done = {r["id"]: r for r in store.load(task.name) if not r.get("backend_error")}
+        done = {r.id: r for r in store.load_records(task.name) if not r.failed}
         if cfg.resume:
             store.rewrite(task.name, list(done.values()))  # drop failed samples: they are retried
         todo = [s for s in samples if s.id not in done] if backend is not None else []
@@ -295,7 +206,7 @@ def _run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
                     t1 = t0
                     pairs = run_batch(batch, fmt, backend, cfg.gen, on_progress=bar.note)
                     t2 = time.perf_counter()
-                    records = [record_for(s, fmt, c, scored) for s, (c, scored) in zip(batch, pairs, strict=True)]
+                    records = [SampleRecord.of(s, fmt, c, scored) for s, (c, scored) in zip(batch, pairs, strict=True)]
                 else:
                     prompts = [task.prompt(s, fmt) for s in batch]
                     t1 = time.perf_counter()
@@ -304,7 +215,7 @@ def _run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
                     records = []
                     for s, c in zip(batch, completions, strict=True):
                         scored = None if c.error else task.score(s, c.text, fmt, tool_calls=c.tool_calls)
-                        records.append(record_for(s, fmt, c, scored))
+                        records.append(SampleRecord.of(s, fmt, c, scored))
                 store.append(task.name, records)
                 t3 = time.perf_counter()
                 timings["generate_s"] += t2 - t1
@@ -312,49 +223,41 @@ def _run(backend: Backend | None, cfg: RunConfig) -> dict[str, Any]:
                 bar.advance(records)
     timings["wall_s"] = time.perf_counter() - t_start
 
-    per_task: dict[str, Any] = {}
+    per_task: dict[str, TaskResult] = {}
     outcomes: dict[str, list[int]] = {}
     for task, fmt, samples, _, available in plan:
         wanted = {s.id for s in samples}
-        recs = list({r["id"]: r for r in store.load(task.name) if r["id"] in wanted}.values())  # one per id
+        recs = list({r.id: r for r in store.load_records(task.name) if r.id in wanted}.values())  # one per id
         # planned: items this run covers (after --limit); available: the task's full size, so a board can
         # tell a subset from the benchmark
-        per_task[task.name] = {**task_summary(recs), "format": fmt, "planned": len(samples), "available": available}
+        result = task_summary(recs)
+        result.format, result.planned, result.available = fmt, len(samples), available
+        per_task[task.name] = result
         outcomes[task.name] = outcomes_of(recs)
         writer = getattr(task, "write_native_results", None)
         if writer is not None:
-            writer(recs, cfg.out_dir, cfg.model_label)
-    carried = _carried_tasks(store, per_task)
-    if carried:
-        from harness.leaderboard.collect import task_outcomes
-
-        for name, entry in carried.items():
-            per_task[name] = entry
-            outcomes[name] = task_outcomes(cfg.out_dir, name, entry)[0]
+            writer([r.to_json() for r in recs], cfg.out_dir, cfg.model_label)
+    for name, entry in _carried_tasks(store, per_task).items():
+        per_task[name] = entry
+        outcomes[name] = store.outcomes(name, entry.correct, entry.total)
     made_by = sessions[-1] if sessions else {}
     settings = made_by.get("settings") or {}
     gen = {k: settings.get(k, getattr(cfg.gen, k)) for k in GENERATION_KEYS} if backend is None else \
         {k: getattr(cfg.gen, k) for k in GENERATION_KEYS}
-    summary = {
-        "schema": "rest-harness/summary/v1",
-        "model": cfg.model_label if backend is not None else _summarized_model(store, made_by, cfg),
-        "backend": backend.info() if backend is not None else _summarized_backend(store, cfg),
-        "format": cfg.fmt if backend is not None else settings.get("format", cfg.fmt),
-        "limit": cfg.limit,
-        "generation": gen,
-        "tasks": per_task,
-        "aggregates": benchmark_aggregates(per_task, outcomes),
-        "complete": all(t["total"] + t["failed"] == t["planned"] for t in per_task.values()),
-        "timings": {k: round(v, 3) for k, v in timings.items()},
-        "versions": versions(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    if carried:
-        summary["tasks_carried_over"] = sorted(carried)  # from the previous summary.json, samples untouched
-    if len(sessions) > 1:  # --resume --force: the samples were made with more than one setup
-        summary["settings_history"] = [{k: s[k] for k in ("settings", "backend", "started_at", "forced") if k in s}
-                                       for s in sessions]
-    store.write_json("summary.json", summary)
+    summary = RunSummary(
+        model=cfg.model_label if backend is not None else _summarized_model(store, made_by, cfg),
+        backend=backend.info() if backend is not None else _summarized_backend(store, cfg),
+        format=cfg.fmt if backend is not None else settings.get("format", cfg.fmt),
+        limit=cfg.limit, generation=gen, tasks=per_task,
+        aggregates=benchmark_aggregates(per_task, outcomes),
+        complete=all(t.held == t.planned for t in per_task.values()),
+        timings={k: round(v, 3) for k, v in timings.items()},
+        versions=versions(), finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        tasks_carried_over=sorted(n for n in per_task if n not in {p[0].name for p in plan}) or None,
+        settings_history=[{k: s[k] for k in ("settings", "backend", "started_at", "forced") if k in s}
+                          for s in sessions] if len(sessions) > 1 else None,  # --resume --force: several setups
+    )
+    store.write_json("summary.json", summary.to_json())
     return summary
 
 

@@ -6,26 +6,22 @@ half-written last line is cut off and redone; an unreadable line elsewhere
 (a bit flip, a stray edit) is set aside in `<file>.rejected` with a warning,
 and every valid line after it is kept: one bad line must not cost the rest.
 
-Only one process may write a run directory at a time (`RunLock`): two runs
-appending to the same files would store every id twice. `run.json` records
-the settings each generating session used, so `--resume` can refuse to mix
-samples made with different ones (harness/runner.py).
+Only one process writes a run directory at a time (harness/runlock.py);
+`run.json` records the settings each generating session used, so `--resume`
+can refuse to mix samples made with different ones (harness/run_settings.py).
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import socket
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from harness.records import SampleRecord
 from harness.types import UserError
 
-LOCK_NAME = ".lock"
 RUN_RECORD = "run.json"
 REJECTED_SUFFIX = ".rejected"
 _WARN_LINES = 3  # bad lines named one by one per file; the rest are counted
@@ -41,7 +37,7 @@ def write_error(path: Path, exc: OSError, after: str = "") -> UserError:
     return UserError(f"cannot write {path}: {reason}{after}")
 
 
-def _parse_line(line: bytes) -> tuple[dict[str, Any] | None, str]:
+def parse_line(line: bytes) -> tuple[dict[str, Any] | None, str]:
     """(record, "") for a readable sample line, else (None, why not); never raises."""
     try:
         obj = json.loads(line.decode("utf-8"))
@@ -54,6 +50,11 @@ def _parse_line(line: bytes) -> tuple[dict[str, Any] | None, str]:
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         return None, "not a sample record (no string 'id')"
     return obj, ""
+
+
+def _line(rec: SampleRecord | dict[str, Any]) -> str:
+    data = rec.to_json() if isinstance(rec, SampleRecord) else rec
+    return json.dumps(data, ensure_ascii=False, default=str) + "\n"
 
 
 class RunStore:
@@ -90,7 +91,7 @@ class RunStore:
             try:
                 with open(path, "rb") as fh:
                     for line in fh:
-                        rec, _ = _parse_line(line.rstrip(b"\n"))
+                        rec, _ = parse_line(line.rstrip(b"\n"))
                         if rec is not None and not rec.get("backend_error"):
                             return True
             except OSError:
@@ -120,7 +121,7 @@ class RunStore:
         for lineno, line in enumerate(complete, 1):
             if not line.strip():
                 continue
-            rec, why = _parse_line(line)
+            rec, why = parse_line(line)
             if rec is None:
                 bad.append((lineno, line, why))
             else:
@@ -138,6 +139,23 @@ class RunStore:
             except OSError as exc:
                 raise write_error(path, exc, " while cutting off a torn last line") from None
         return records
+
+    def load_records(self, task: str) -> list[SampleRecord]:
+        """`load`, typed: the stored samples of `task` as `SampleRecord`s (torn or unreadable lines repaired)."""
+        return [SampleRecord.from_json(r) for r in self.load(task)]
+
+    def outcomes(self, task: str, correct: int, total: int) -> list[int]:
+        """Per-item 0/1 outcomes of `task`'s scored samples, or, when those no longer match the counts a
+        summary gives (edited, gone, unreadable), `correct` ones and `total - correct` zeros: a bootstrap
+        within one task sees only the count, so either gives the same interval."""
+        try:
+            records = [r for r in self.load(task, repair=False) if not r.get("backend_error")]
+        except UserError:
+            records = []
+        outcomes = [1 if r.get("valid") else 0 for r in records]
+        if len(outcomes) == total and sum(outcomes) == correct:
+            return outcomes
+        return [1] * correct + [0] * (total - correct)
 
     def _repair(self, path: Path, good: list[bytes], bad: list[tuple[int, bytes, str]]) -> None:
         rejected = path.with_name(path.name + REJECTED_SUFFIX)
@@ -157,24 +175,24 @@ class RunStore:
             print(f"warning: {path}: {len(bad) - _WARN_LINES} more unreadable lines skipped (kept in {rejected.name})",
                   file=sys.stderr)
 
-    def append(self, task: str, records: list[dict[str, Any]]) -> None:
+    def append(self, task: str, records: list[SampleRecord] | list[dict[str, Any]]) -> None:
         path = self.path(task)
         try:
             with open(path, "a", encoding="utf-8") as fh:
                 for rec in records:
-                    fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+                    fh.write(_line(rec))
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
             raise write_error(path, exc, " (the samples finished before are saved; make room, then rerun "
                                          "with --resume)") from None
 
-    def rewrite(self, task: str, records: list[dict[str, Any]]) -> None:
+    def rewrite(self, task: str, records: list[SampleRecord] | list[dict[str, Any]]) -> None:
         tmp = self.path(task).with_suffix(".tmp")
         try:
             with open(tmp, "w", encoding="utf-8") as fh:
                 for rec in records:
-                    fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+                    fh.write(_line(rec))
             os.replace(tmp, self.path(task))
         except OSError as exc:
             raise write_error(self.path(task), exc) from None
@@ -208,115 +226,3 @@ class RunStore:
 
     def record_sessions(self, sessions: list[dict[str, Any]]) -> None:
         self.write_json(RUN_RECORD, {"schema": "rest-harness/run/v1", "sessions": sessions})
-
-
-class RunLock:
-    """An exclusive lock on a run directory: `fcntl.flock` on ROOT/.lock, which names its holder.
-
-    The operating system drops a flock when its holder exits, however it exits (kill -9 included),
-    so a lock is never left stale; the file itself stays (deleting it would let two processes lock
-    two different files). The holder writes its pid, host, start time and command into the file,
-    and a refused run names them.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.path = self.root / LOCK_NAME
-        self._fd: int | None = None
-
-    def acquire(self) -> RunLock:
-        import fcntl
-
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise UserError(f"cannot use run directory {self.root}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise UserError(f"run directory {self.root} is in use by {self.holder()}; wait for that run to "
-                                "finish, or choose another --run-name") from None
-            print(f"warning: cannot lock {self.path} ({exc.strerror}); make sure no other run writes "
-                  f"{self.root}", file=sys.stderr)  # a filesystem without locks: run as before
-            return self
-        self._fd = fd
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "command": " ".join(sys.argv)[:500]}
-        try:
-            os.ftruncate(fd, 0)
-            os.write(fd, json.dumps(info).encode())
-        except OSError:
-            pass  # the lock holds; only the holder's name is missing
-        return self
-
-    def holder(self) -> str:
-        """Who holds the lock, as its file says: "pid 123 on host h (started ..., `rest eval ...`)"."""
-        try:
-            info = json.loads(self.path.read_text(encoding="utf-8"))
-            return (f"pid {info['pid']} on host {info['host']} (started {info['started_at']}: "
-                    f"{info.get('command') or '?'})")
-        except (OSError, ValueError, KeyError, TypeError):
-            return "another process"
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor drops the flock
-            self._fd = None
-
-    def __enter__(self) -> RunLock:
-        return self.acquire() if self._fd is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-# ---------------------------------------------------------------- settings of a run (run.json)
-
-GENERATION_KEYS = ("max_new_tokens", "temperature", "top_p", "seed")
-RESOLVED_BACKEND_KEYS = ("backend", "model", "model_path", "adapter", "dtype", "gguf_file")  # as a loaded backend reports them
-
-
-def recorded_sessions(store: RunStore) -> list[dict[str, Any]]:
-    """The run's generating sessions: run.json's, else one read from an older run's summary.json, else none.
-
-    Summaries written before run.json existed hold the generation settings and the resolved
-    backend, but not the model as it was asked for; that is then not compared. A summary written
-    from stored samples (--summarize-only) recorded the summarizing command's defaults, so it is not used.
-    """
-    sessions = store.sessions()
-    if sessions:
-        return sessions
-    summary = store.read_json("summary.json")
-    gen = summary.get("generation")
-    backend = summary.get("backend")
-    if not isinstance(gen, dict) or not isinstance(backend, dict) or backend.get("summarized_from_samples"):
-        return []  # a summary written by --summarize-only before run.json held that command line's defaults
-    settings = {k: gen[k] for k in GENERATION_KEYS if k in gen}
-    return [{"settings": settings, "backend": backend, "model_label": summary.get("model"),
-             "tasks": sorted(summary.get("tasks") or {}) if isinstance(summary.get("tasks"), dict) else [],
-             "from": "summary.json"}]
-
-
-def differences(old: dict[str, Any], new: dict[str, Any], keys: tuple[str, ...] | None = None) -> list[str]:
-    """`name: old -> new` for every key both dicts hold (or only `keys`) whose values differ."""
-    names = [k for k in (keys or tuple(old)) if k in old and k in new]
-    return [f"{k} {old[k]!r} -> {new[k]!r}" for k in names if old[k] != new[k]]
-
-
-def stored_format(store: RunStore, task: str) -> str | None:
-    """The prompt format of the first readable stored sample of `task` (None when it holds none)."""
-    path = store.path(task)
-    if not path.is_file():
-        return None
-    try:
-        with open(path, "rb") as fh:
-            for line in fh:
-                rec, _ = _parse_line(line.rstrip(b"\n"))
-                if rec is not None:
-                    return rec.get("format") if isinstance(rec.get("format"), str) else None
-    except OSError:
-        return None
-    return None

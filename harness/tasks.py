@@ -82,6 +82,15 @@ def expand(spec: str) -> list[str]:
     return out
 
 
+def task_format(task: Task, fmt: str) -> str:
+    """The prompt format `task` runs in when asked for `fmt` ("auto" is the task's default)."""
+    if fmt == "auto":
+        return task.formats[0]
+    if fmt not in task.formats:
+        raise UserError(f"task {task.name} does not support format {fmt!r} (supported: {', '.join(task.formats)})")
+    return fmt
+
+
 def get(name: str) -> Task:
     if name not in TASKS:
         raise UserError(f"unknown task {name!r}")

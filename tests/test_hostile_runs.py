@@ -15,13 +15,19 @@ import threading
 
 import pytest
 
-from harness import runner, runstore
+from harness import runlock, runner
 from harness import tasks as registry
 from harness.backends.base import GenParams
-from harness.runner import RunConfig, run
+from harness.runner import RunConfig
+from harness.runner import run as run_typed
 from harness.runstore import RunStore
 from harness.types import UserError
 from tests.test_runner import EchoTask, OkBackend
+
+
+def run(*args, **kwargs) -> dict:
+    """The run's summary as written to summary.json (the on-disk contract these tests check)."""
+    return run_typed(*args, **kwargs).to_json()
 
 SAMPLES = "samples/test__echo.jsonl"
 
@@ -102,13 +108,13 @@ def test_a_second_run_while_the_first_generates_is_refused_and_every_id_is_store
 
 def test_summarize_only_of_a_held_directory_is_refused_too(tmp_path):
     run(OkBackend(), cfg(tmp_path))
-    with runstore.RunLock(tmp_path / "run"):
+    with runlock.RunLock(tmp_path / "run"):
         with pytest.raises(UserError, match="in use by"):
             run(None, cfg(tmp_path))
 
 
 def test_the_lock_goes_with_its_holder_even_after_kill_9(tmp_path):
-    code = ("import sys, time; from harness.runstore import RunLock; RunLock(sys.argv[1]).acquire(); "
+    code = ("import sys, time; from harness.runlock import RunLock; RunLock(sys.argv[1]).acquire(); "
             "print('locked', flush=True); time.sleep(60)")
     child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "run")], stdout=subprocess.PIPE, text=True)
     try:
@@ -129,7 +135,7 @@ def test_the_lock_is_released_after_a_run_and_after_a_failed_one(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run(OkBackend(crash_after=0), cfg(tmp_path, resume=True))
     assert run(OkBackend(), cfg(tmp_path, resume=True))["tasks"]["test:echo"]["total"] == 10
-    with runstore.RunLock(tmp_path / "run"):  # nothing still holds it
+    with runlock.RunLock(tmp_path / "run"):  # nothing still holds it
         pass
 
 
@@ -138,7 +144,7 @@ def test_rest_eval_checks_the_run_directory_before_loading_the_model(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     argv = [sys.executable, "-m", "harness.cli", "eval", "--model", str(tmp_path / "no-such-model"), "--limit", "1",
             "--output-dir", str(tmp_path), "--run-name", "r", "--no-progress", "--no-fetch"]
-    with runstore.RunLock(tmp_path / "r"):
+    with runlock.RunLock(tmp_path / "r"):
         held = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
     assert held.returncode == 2 and held.stderr.count("\n") == 1, held.stderr
     assert f"run directory {tmp_path / 'r'} is in use by pid {os.getpid()}" in held.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from harness.progress import Progress, clock_text, progress_line
+from harness.records import SampleRecord
 
 
 class Clock:
@@ -28,10 +29,10 @@ def test_non_terminal_stream_gets_one_line_per_interval_per_task_and_at_the_end(
         bar.start_task("a")  # a task start is always logged
         for _ in range(4):
             clock.t += 10.0
-            bar.advance([{"valid": True}, {"valid": False}])  # 40 s of work: one interval passes once
+            bar.advance([SampleRecord("a", valid=True), SampleRecord("b")])  # 40 s of work: one interval passes once
         bar.start_task("b")
         clock.t += 5.0
-        bar.advance([{"valid": True}, {"valid": True}])  # the last items: logged at once
+        bar.advance([SampleRecord("c", valid=True), SampleRecord("d", valid=True)])  # the last items: logged at once
     lines = out.getvalue().splitlines()
     assert [ln.split(" task ")[0] for ln in lines] == ["[rest eval] 0/10 (0.0%)", "[rest eval] 6/10 (60.0%)",
                                                        "[rest eval] 8/10 (80.0%)", "[rest eval] 10/10 (100.0%)"]
@@ -43,7 +44,7 @@ def test_disabled_or_empty_progress_writes_nothing():
         out = io.StringIO()
         with Progress(stream=out, clock=Clock(), **kwargs) as bar:
             bar.start_task("a")
-            bar.advance([{"valid": True}])
+            bar.advance([SampleRecord("a", valid=True)])
         assert out.getvalue() == ""
 
 

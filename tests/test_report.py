@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.records import RunSummary
 from harness.report import print_summary
 
 
@@ -17,7 +18,7 @@ def _summary(bfcl_complete: bool) -> dict:
 
 
 def test_incomplete_bfcl_aggregate_is_marked_and_explained(capsys):
-    print_summary(_summary(bfcl_complete=False))
+    print_summary(RunSummary.from_json(_summary(bfcl_complete=False)))
     out = " ".join(capsys.readouterr().out.split())
     assert "overall *" in out
     assert "bfcl aggregates (95% CI; * = incomplete: missing categories count 0, BFCL's board shows N/A)" in out
@@ -25,7 +26,7 @@ def test_incomplete_bfcl_aggregate_is_marked_and_explained(capsys):
 
 
 def test_complete_aggregates_carry_no_note(capsys):
-    print_summary(_summary(bfcl_complete=True))
+    print_summary(RunSummary.from_json(_summary(bfcl_complete=True)))
     out = " ".join(capsys.readouterr().out.split())
     assert "incomplete" not in out and "overall *" not in out
     assert "bfcl aggregates (95% CI)" in out
@@ -34,7 +35,7 @@ def test_complete_aggregates_carry_no_note(capsys):
 def test_incomplete_apibank_overall_says_it_averages_the_levels_run(capsys):
     summary = _summary(bfcl_complete=True)
     summary["aggregates"]["apibank"]["overall"]["complete"] = False
-    print_summary(summary)
+    print_summary(RunSummary.from_json(summary))
     out = " ".join(capsys.readouterr().out.split())
     assert "apibank aggregates (95% CI; * = incomplete: the average of the levels run, not all three)" in out
     assert "BFCL's board" not in out

@@ -134,7 +134,7 @@ class CheckpointEvalCallback(TrainerCallback):
                 cfg = RunConfig(tasks=self.tasks, out_dir=ckpt / "eval", fmt=self.fmt, limit=self.limit,
                                 batch_size=self.batch_size, overwrite=True, model_label=str(ckpt), progress=False,
                                 gen=GenParams(max_new_tokens=self.max_new_tokens))
-                return run(backend, cfg)
+                return run(backend, cfg).to_json()
             finally:
                 del backend
                 gc.collect()

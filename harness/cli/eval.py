@@ -176,9 +176,9 @@ def run_eval(args: argparse.Namespace) -> int:
             backend = backends.make_backend(args.backend, args=args)
         summary = run(backend, cfg, lock=lock)
     print_summary(summary)
-    for name, t in summary["tasks"].items():
-        if t["total"] + t["failed"] < t["planned"]:
-            print(f"partial: {name} holds {t['total'] + t['failed']} of {t['planned']} items "
+    for name, t in summary.tasks.items():
+        if t.held < t.planned:
+            print(f"partial: {name} holds {t.held} of {t.planned} items "
                   "(rerun the command with --resume to finish it)")
     print(f"run directory: {cfg.out_dir}")
     return 0
