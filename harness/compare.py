@@ -186,8 +186,8 @@ def settings_diff(a: RunSummary, b: RunSummary) -> list[tuple[str, Any, Any]]:
     fa: dict[str, Any] = {}
     fb: dict[str, Any] = {}
     for key in SETTING_PATHS:
-        _flat(key, getattr(a, key, None) if key != "provenance" else a.extra.get(key), fa)
-        _flat(key, getattr(b, key, None) if key != "provenance" else b.extra.get(key), fb)
+        _flat(key, getattr(a, key), fa)
+        _flat(key, getattr(b, key), fb)
     for task in sorted(set(a.tasks) & set(b.tasks)):
         fa[f"tasks.{task}.format"] = a.tasks[task].format
         fb[f"tasks.{task}.format"] = b.tasks[task].format
@@ -203,7 +203,7 @@ def prompt_diff(a: dict[str, list[SampleRecord]], b: dict[str, list[SampleRecord
     """
     out = {}
     for task in [t for t in a if t in b]:
-        ha = {r.id: r.extra.get("prompt_hash") for r in a[task]}
-        hb = {r.id: r.extra.get("prompt_hash") for r in b[task]}
+        ha = {r.id: r.prompt_hash for r in a[task]}
+        hb = {r.id: r.prompt_hash for r in b[task]}
         out[task] = sum(1 for i in ha if i in hb and ha[i] and hb[i] and ha[i] != hb[i])
     return out

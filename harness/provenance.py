@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -91,3 +92,29 @@ def command_line(argv: list[str] | None = None) -> str:
     if args:
         args[0] = Path(args[0]).name
     return " ".join(args)[:2000]
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape a score."""
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("rest-harness", "torch", "transformers", "trl", "bfcl-eval"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def run_provenance(cfg: Any, backend: Any, plans: list[Any]) -> dict[str, Any]:
+    """What this run was made from: the project's commit, the command, the backend's model identity
+    (weights, chat template, tokenizer where it knows them), each task's data as evaluated, the seeds."""
+    identity = getattr(backend, "provenance", None)
+    return {
+        "commit": project_commit(), "command": cfg.command or command_line(),
+        "model": identity() if callable(identity) else {},
+        "data": {p.task.name: samples_hash(p.samples) for p in plans},
+        "ids": "given" if cfg.ids is not None else None,
+        "seeds": [cfg.gen.seed + k for k in range(cfg.repeats)],
+    }

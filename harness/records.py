@@ -65,6 +65,9 @@ class SampleRecord(_Json):
     id: str
     task: str = ""
     format: str = ""
+    repeat: int = 0  # which of the item's `--repeats` samples this is (0 when one sample per item)
+    prompt_hash: str | None = None  # the prompt as handed to the backend: prompts/<task>.jsonl holds its text
+    gen: dict[str, Any] | None = None  # sampling settings of this sample (max_new_tokens, temperature, top_p, seed)
     completion: str = ""
     tool_calls: list[dict[str, Any]] | None = None
     decoded: Any = None
@@ -79,11 +82,13 @@ class SampleRecord(_Json):
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, sample: Any, fmt: str, completion: Any, scored: Scored | None) -> SampleRecord:
+    def of(cls, sample: Any, fmt: str, completion: Any, scored: Scored | None, repeat: int = 0,
+           prompt_hash: str | None = None, gen: dict[str, Any] | None = None) -> SampleRecord:
         """The record of `sample` given its backend `Completion` and (unless generation failed) its `Scored`."""
         verdict = scored.verdict if scored else None
         return cls(
-            id=sample.id, task=sample.task, format=fmt, completion=completion.text,
+            id=sample.id, task=sample.task, format=fmt, repeat=repeat, prompt_hash=prompt_hash, gen=gen,
+            completion=completion.text,
             tool_calls=completion.tool_calls, decoded=scored.decoded if scored else None,
             valid=bool(verdict.valid) if verdict else False,
             error_type=verdict.error_type if verdict else None,
@@ -119,12 +124,16 @@ class TaskResult(_Json):
     format: str = ""
     planned: int = 0
     available: int = 0
+    accuracy_excl_failed: float | None = None  # correct / scored: the figure `--exclude-failed` shows
+    repeats: int = 1  # samples per item; with more than one, the counts above count samples
+    pass_at_k: float | None = None  # share of items with at least one right sample (repeats > 1)
+    flip_rate: float | None = None  # share of items whose samples disagree (repeats > 1)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def held(self) -> int:
         """Items the run holds a sample for (scored or failed)."""
-        return self.total + self.failed
+        return (self.total + self.failed) // max(1, self.repeats)
 
 
 
@@ -145,6 +154,8 @@ class RunSummary:
     finished_at: str = ""
     tasks_carried_over: list[str] | None = None
     settings_history: list[dict[str, Any]] | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)  # commit, command, model/template/data hashes, seeds
+    repeats: int = 1
     schema: str = SUMMARY_SCHEMA
     extra: dict[str, Any] = field(default_factory=dict)
 

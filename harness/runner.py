@@ -14,18 +14,19 @@ with: run.json records them, and summary.json lists every setup that contributed
 
 from __future__ import annotations
 
-import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harness import tasks as registry
 from harness.backends.base import Backend, GenParams
+from harness.provenance import prompt_hash, run_provenance, versions
 from harness.records import RunSummary, SampleRecord, TaskResult
 from harness.run_settings import GENERATION_KEYS, record_session, resume_differences
 from harness.runlock import RunLock
-from harness.runstore import REJECTED_SUFFIX, RunStore
+from harness.runstore import RunStore
+from harness.selection import ids_for_task, parse_limit
 from harness.summary import benchmark_aggregates, outcomes_of, task_summary
 from harness.types import UserError
 
@@ -35,7 +36,7 @@ class RunConfig:
     tasks: list[str]
     out_dir: Path
     fmt: str = "auto"
-    limit: int | None = None
+    limit: int | float | None = None  # items per task: a count, or a fraction in (0, 1]
     batch_size: int = 8
     gen: GenParams = field(default_factory=GenParams)
     resume: bool = False
@@ -47,18 +48,10 @@ class RunConfig:
     #                                                          compared with the stored run's on --resume
     force: bool = False  # --resume --force: continue despite changed settings; summary.json lists each setup
     loaded: dict[str, Any] = field(default_factory=dict)  # task name -> task_data.LoadedTask read by a pre-flight
+    ids: list[str] | None = None  # --ids: only these items (plain or `task/id`)
+    repeats: int = 1  # --repeats: samples per item, seeds gen.seed + 0..repeats-1
+    command: str = ""  # the command line recorded in summary.json (default: this process's)
 
-
-def versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("rest-harness", "torch", "transformers", "trl", "bfcl-eval"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
-    return out
 
 
 def _summarized_backend(store: RunStore, cfg: RunConfig) -> dict[str, Any]:
@@ -166,80 +159,118 @@ def run(backend: Backend | None, cfg: RunConfig, lock: RunLock | None = None) ->
             lock.release()
 
 
+@dataclass
+class TaskPlan:
+    """One task of a run: its items after --ids/--limit, and the (repeat, item) samples still to generate."""
+
+    task: Any
+    fmt: str
+    samples: list[Any]
+    available: int
+    todo: list[tuple[int, Any]] = field(default_factory=list)
+
+
+def select_samples(name: str, samples: list[Any], cfg: RunConfig) -> list[Any]:
+    """The items of task `name` this run covers: those `--ids` names (in task order), then `--limit`."""
+    if cfg.ids is not None:
+        wanted = set(ids_for_task(cfg.ids, name, [s.id for s in samples]))
+        samples = [s for s in samples if s.id in wanted]
+    return samples[: parse_limit(cfg.limit).of(len(samples))]
+
+
+def _plan(name: str, cfg: RunConfig, store: RunStore, generating: bool) -> TaskPlan:
+    loaded = cfg.loaded.get(name)  # read by the CLI's pre-flight: not read again
+    task = loaded.task if loaded else registry.get(name)
+    every = loaded.samples if loaded else task.samples()
+    plan = TaskPlan(task, registry.task_format(task, cfg.fmt), select_samples(name, every, cfg), len(every))
+    done = {(r.id, r.repeat): r for r in store.load_records(task.name) if not r.failed}
+    if cfg.resume:
+        store.rewrite(task.name, list(done.values()))  # drop failed samples: they are retried
+    if generating:
+        plan.todo = [(k, s) for k in range(cfg.repeats) for s in plan.samples if (s.id, k) not in done]
+    return plan
+
+
+def _generate(plan: TaskPlan, backend: Backend, cfg: RunConfig, store: RunStore, bar: Any,
+              timings: dict[str, float]) -> None:
+    """Generate, score and store the plan's missing samples, batch by batch (one repeat per batch: one seed)."""
+    task, fmt = plan.task, plan.fmt
+    known_prompts = store.stored_prompt_hashes(task.name)
+    for i in range(0, len(plan.todo), cfg.batch_size):
+        chunk = plan.todo[i: i + cfg.batch_size]
+        for k in sorted({k for k, _ in chunk}):
+            batch = [s for r, s in chunk if r == k]
+            gen = replace(cfg.gen, seed=cfg.gen.seed + k)
+            settings = {key: getattr(gen, key) for key in GENERATION_KEYS}
+            t0 = time.perf_counter()
+            run_batch = getattr(task, "run_batch", None)
+            if run_batch is not None:  # multi-step tasks drive the backend themselves
+                t1 = t0
+                pairs = run_batch(batch, fmt, backend, gen, on_progress=bar.note)
+                t2 = time.perf_counter()
+                records = [SampleRecord.of(s, fmt, c, scored, k, None, settings)
+                           for s, (c, scored) in zip(batch, pairs, strict=True)]
+            else:
+                prompts = [task.prompt(s, fmt) for s in batch]
+                hashes = [prompt_hash(p.messages, p.tools) for p in prompts]
+                new = {h: p for h, p in zip(hashes, prompts, strict=True) if h not in known_prompts}
+                store.append_prompts(task.name, [{"hash": h, "messages": p.messages, "tools": p.tools}
+                                                 for h, p in new.items()])
+                known_prompts.update(new)
+                t1 = time.perf_counter()
+                completions = backend.generate(prompts, gen)
+                t2 = time.perf_counter()
+                records = []
+                for s, c, h in zip(batch, completions, hashes, strict=True):
+                    scored = None if c.error else task.score(s, c.text, fmt, tool_calls=c.tool_calls)
+                    records.append(SampleRecord.of(s, fmt, c, scored, k, h, settings))
+            store.append(task.name, records)
+            t3 = time.perf_counter()
+            timings["generate_s"] += t2 - t1
+            timings["harness_s"] += (t1 - t0) + (t3 - t2)
+            bar.advance(records)
+
+
+def _summarize(plan: TaskPlan, store: RunStore, cfg: RunConfig) -> tuple[TaskResult, list[int]]:
+    wanted = {s.id for s in plan.samples}
+    recs = list({(r.id, r.repeat): r for r in store.load_records(plan.task.name)
+                 if r.id in wanted and r.repeat < cfg.repeats}.values())  # one per item and repeat
+    # planned: items this run covers (after --ids/--limit); available: the task's full size, so a board can
+    # tell a subset from the benchmark
+    result = task_summary(recs)
+    result.format, result.planned, result.available = plan.fmt, len(plan.samples), plan.available
+    writer = getattr(plan.task, "write_native_results", None)
+    if writer is not None:
+        writer([r.to_json() for r in recs if r.repeat == 0], cfg.out_dir, cfg.model_label)
+    return result, outcomes_of(recs)
+
+
 def _run(backend: Backend | None, cfg: RunConfig) -> RunSummary:
     store = RunStore(cfg.out_dir)
     if cfg.overwrite and store.exists():
-        for pattern in ("*.jsonl", "*" + REJECTED_SUFFIX):
-            for p in store.samples_dir.glob(pattern):
-                p.unlink()
+        store.clear()
     store.prepare()
     sessions = record_session(store, cfg, backend) if backend is not None else store.sessions()
-    plan = []
-    for name in cfg.tasks:
-        loaded = cfg.loaded.get(name)  # read by the CLI's pre-flight: not read again
-        task = loaded.task if loaded else registry.get(name)
-        fmt = registry.task_format(task, cfg.fmt)
-        samples = loaded.samples if loaded else task.samples()
-        available = len(samples)
-        if cfg.limit is not None:
-            samples = samples[: cfg.limit]
-        done = {r.id: r for r in store.load_records(task.name) if not r.failed}
-        if cfg.resume:
-            store.rewrite(task.name, list(done.values()))  # drop failed samples: they are retried
-        todo = [s for s in samples if s.id not in done] if backend is not None else []
-        plan.append((task, fmt, samples, todo, available))
+    plans = [_plan(name, cfg, store, backend is not None) for name in cfg.tasks]
 
     timings = {"generate_s": 0.0, "harness_s": 0.0}
     t_start = time.perf_counter()
     from harness.progress import Progress
 
-    total_todo = sum(len(p[3]) for p in plan)
-    with Progress(total_todo, enabled=cfg.progress) as bar:
-        for task, fmt, _samples, todo, _available in plan:
-            if todo:
-                bar.start_task(task.name)
-            for i in range(0, len(todo), cfg.batch_size):
-                batch = todo[i: i + cfg.batch_size]
-                t0 = time.perf_counter()
-                run_batch = getattr(task, "run_batch", None)
-                if run_batch is not None:  # multi-step tasks drive the backend themselves
-                    t1 = t0
-                    pairs = run_batch(batch, fmt, backend, cfg.gen, on_progress=bar.note)
-                    t2 = time.perf_counter()
-                    records = [SampleRecord.of(s, fmt, c, scored) for s, (c, scored) in zip(batch, pairs, strict=True)]
-                else:
-                    prompts = [task.prompt(s, fmt) for s in batch]
-                    t1 = time.perf_counter()
-                    completions = backend.generate(prompts, cfg.gen)
-                    t2 = time.perf_counter()
-                    records = []
-                    for s, c in zip(batch, completions, strict=True):
-                        scored = None if c.error else task.score(s, c.text, fmt, tool_calls=c.tool_calls)
-                        records.append(SampleRecord.of(s, fmt, c, scored))
-                store.append(task.name, records)
-                t3 = time.perf_counter()
-                timings["generate_s"] += t2 - t1
-                timings["harness_s"] += (t1 - t0) + (t3 - t2)
-                bar.advance(records)
+    with Progress(sum(len(p.todo) for p in plans), enabled=cfg.progress) as bar:
+        for plan in plans:
+            if plan.todo:
+                bar.start_task(plan.task.name)
+                _generate(plan, backend, cfg, store, bar, timings)
     timings["wall_s"] = time.perf_counter() - t_start
 
     per_task: dict[str, TaskResult] = {}
     outcomes: dict[str, list[int]] = {}
-    for task, fmt, samples, _, available in plan:
-        wanted = {s.id for s in samples}
-        recs = list({r.id: r for r in store.load_records(task.name) if r.id in wanted}.values())  # one per id
-        # planned: items this run covers (after --limit); available: the task's full size, so a board can
-        # tell a subset from the benchmark
-        result = task_summary(recs)
-        result.format, result.planned, result.available = fmt, len(samples), available
-        per_task[task.name] = result
-        outcomes[task.name] = outcomes_of(recs)
-        writer = getattr(task, "write_native_results", None)
-        if writer is not None:
-            writer([r.to_json() for r in recs], cfg.out_dir, cfg.model_label)
+    for plan in plans:
+        per_task[plan.task.name], outcomes[plan.task.name] = _summarize(plan, store, cfg)
     for name, entry in _carried_tasks(store, per_task).items():
         per_task[name] = entry
-        outcomes[name] = store.outcomes(name, entry.correct, entry.total)
+        outcomes[name] = store.outcomes(name, entry.correct, entry.total + entry.failed)
     made_by = sessions[-1] if sessions else {}
     settings = made_by.get("settings") or {}
     gen = {k: settings.get(k, getattr(cfg.gen, k)) for k in GENERATION_KEYS} if backend is None else \
@@ -253,12 +284,16 @@ def _run(backend: Backend | None, cfg: RunConfig) -> RunSummary:
         complete=all(t.held == t.planned for t in per_task.values()),
         timings={k: round(v, 3) for k, v in timings.items()},
         versions=versions(), finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        tasks_carried_over=sorted(n for n in per_task if n not in {p[0].name for p in plan}) or None,
+        tasks_carried_over=sorted(n for n in per_task if n not in {p.task.name for p in plans}) or None,
         settings_history=[{k: s[k] for k in ("settings", "backend", "started_at", "forced") if k in s}
                           for s in sessions] if len(sessions) > 1 else None,  # --resume --force: several setups
+        provenance=run_provenance(cfg, backend, plans) if backend is not None else
+        store.read_json("summary.json").get("provenance") or {},
+        repeats=cfg.repeats,
     )
     store.write_json("summary.json", summary.to_json())
     return summary
+
 
 
 def _summarized_model(store: RunStore, made_by: dict[str, Any], cfg: RunConfig) -> str:

@@ -37,8 +37,8 @@ def write_error(path: Path, exc: OSError, after: str = "") -> UserError:
     return UserError(f"cannot write {path}: {reason}{after}")
 
 
-def parse_line(line: bytes) -> tuple[dict[str, Any] | None, str]:
-    """(record, "") for a readable sample line, else (None, why not); never raises."""
+def parse_line(line: bytes, key: str = "id") -> tuple[dict[str, Any] | None, str]:
+    """(record, "") for a readable sample line (a JSON object with a string `key`), else (None, why not)."""
     try:
         obj = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
@@ -47,8 +47,8 @@ def parse_line(line: bytes) -> tuple[dict[str, Any] | None, str]:
         return None, f"not JSON ({getattr(exc, 'msg', exc)})"
     except RecursionError:
         return None, "JSON nested too deeply"
-    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
-        return None, "not a sample record (no string 'id')"
+    if not isinstance(obj, dict) or not isinstance(obj.get(key), str):
+        return None, f"not a sample record (no string {key!r})"
     return obj, ""
 
 
@@ -145,14 +145,15 @@ class RunStore:
         return [SampleRecord.from_json(r) for r in self.load(task)]
 
     def outcomes(self, task: str, correct: int, total: int) -> list[int]:
-        """Per-item 0/1 outcomes of `task`'s scored samples, or, when those no longer match the counts a
-        summary gives (edited, gone, unreadable), `correct` ones and `total - correct` zeros: a bootstrap
-        within one task sees only the count, so either gives the same interval."""
+        """Per-sample 0/1 outcomes of `task` (a failed generation is 0), or, when those no longer match the
+        counts a summary gives (`total` here counts failed samples too; edited, gone, unreadable files),
+        `correct` ones and `total - correct` zeros: a bootstrap within one task sees only the count, so
+        either gives the same interval."""
         try:
-            records = [r for r in self.load(task, repair=False) if not r.get("backend_error")]
+            records = self.load(task, repair=False)
         except UserError:
             records = []
-        outcomes = [1 if r.get("valid") else 0 for r in records]
+        outcomes = [1 if r.get("valid") and not r.get("backend_error") else 0 for r in records]
         if len(outcomes) == total and sum(outcomes) == correct:
             return outcomes
         return [1] * correct + [0] * (total - correct)
@@ -174,6 +175,41 @@ class RunStore:
         if len(bad) > _WARN_LINES:
             print(f"warning: {path}: {len(bad) - _WARN_LINES} more unreadable lines skipped (kept in {rejected.name})",
                   file=sys.stderr)
+
+    def clear(self) -> None:
+        """Delete the stored samples, set-aside lines and prompts (`--overwrite`)."""
+        for folder in (self.samples_dir, self.root / "prompts"):
+            for pattern in ("*.jsonl", "*" + REJECTED_SUFFIX):
+                for p in folder.glob(pattern):
+                    p.unlink()
+
+    def prompt_path(self, task: str) -> Path:
+        return self.root / "prompts" / task_file_name(task)
+
+    def stored_prompt_hashes(self, task: str) -> set[str]:
+        """Hashes already in prompts/<task>.jsonl (each prompt is stored once, however many samples use it)."""
+        path = self.prompt_path(task)
+        if not path.is_file():
+            return set()
+        out = set()
+        with open(path, "rb") as fh:
+            for line in fh:
+                rec, _ = parse_line(line.rstrip(b"\n"), key="hash")
+                if rec is not None:
+                    out.add(rec["hash"])
+        return out
+
+    def append_prompts(self, task: str, prompts: list[dict[str, Any]]) -> None:
+        """Add `{"hash", "messages", "tools"}` lines to prompts/<task>.jsonl (the caller skips stored hashes)."""
+        if not prompts:
+            return
+        path = self.prompt_path(task)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write("".join(json.dumps(p, ensure_ascii=False, default=str) + "\n" for p in prompts))
+        except OSError as exc:
+            raise write_error(path, exc) from None
 
     def append(self, task: str, records: list[SampleRecord] | list[dict[str, Any]]) -> None:
         path = self.path(task)

@@ -1,7 +1,8 @@
 """Turn per-sample records into a run summary (pure).
 
-Samples whose generation failed are counted apart (`failed`) and excluded
-from accuracy: they are retried by `--resume`, never silently scored 0.
+A sample whose generation failed counts as wrong in the headline accuracy (as
+in BFCL's evaluator) and is counted apart (`failed`); `--resume` generates it
+again, and `accuracy_excl_failed` gives the figure without it.
 Benchmark aggregates (BFCL V4 subscores, API-Bank micro-overall) are added
 when their tasks are present, by the aggregators each benchmark registers
 (`harness.aggregation`), the same code the leaderboards use.
@@ -26,29 +27,44 @@ def _records(records: Iterable[SampleRecord | dict[str, Any]]) -> list[SampleRec
 def task_summary(records: Iterable[SampleRecord | dict[str, Any]]) -> TaskResult:
     """One task's counts, accuracy with its Wilson 95% interval, error types and tokens.
 
+    The headline accuracy counts a failed generation as wrong, as BFCL's evaluator does (a run
+    whose server timed out on half the items must not look as good as one that answered them);
+    `accuracy_excl_failed` is the other figure. With several samples per item (`--repeats`) the
+    counts count samples, the accuracy is avg@k, and `pass_at_k` and `flip_rate` are per item.
     The caller sets `format`, `planned` and `available`, which the records do not know.
     """
     recs = _records(records)
     scored = [r for r in recs if not r.failed]
     correct = sum(1 for r in scored if r.valid)
     total = len(scored)
-    lo, hi = wilson(correct, total)
+    failed = len(recs) - total
+    lo, hi = wilson(correct, total + failed)
     errors = Counter(r.error_type or "none" for r in scored if not r.valid)
+    if failed:
+        errors["generation_failed"] = failed
+    per_item: dict[str, list[int]] = {}
+    for r in recs:
+        per_item.setdefault(r.id, []).append(1 if r.valid and not r.failed else 0)
+    repeats = max((len(v) for v in per_item.values()), default=1)
     return TaskResult(
         correct=correct,
         total=total,
-        accuracy=correct / total if total else None,
+        accuracy=correct / (total + failed) if total + failed else None,
         ci95=[lo, hi],
-        failed=len(recs) - total,
+        failed=failed,
         error_types=dict(errors.most_common()),
         prompt_tokens=sum(int(r.prompt_tokens or 0) for r in recs),
         completion_tokens=sum(int(r.completion_tokens or 0) for r in recs),
+        accuracy_excl_failed=correct / total if total else None,
+        repeats=repeats,
+        pass_at_k=sum(1 for v in per_item.values() if any(v)) / len(per_item) if repeats > 1 else None,
+        flip_rate=sum(1 for v in per_item.values() if len(set(v)) > 1) / len(per_item) if repeats > 1 else None,
     )
 
 
 def outcomes_of(records: Iterable[SampleRecord | dict[str, Any]]) -> list[int]:
-    """Per-item 0/1 outcomes of the scored samples (failed generations excluded)."""
-    return [1 if r.valid else 0 for r in _records(records) if not r.failed]
+    """Per-sample 0/1 outcomes, a failed generation counting 0 (the headline's rule)."""
+    return [1 if r.valid and not r.failed else 0 for r in _records(records)]
 
 
 def benchmark_aggregates(per_task: dict[str, TaskResult], outcomes: dict[str, list[int]] | None = None,

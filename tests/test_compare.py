@@ -18,15 +18,15 @@ from harness.compare import (
 from harness.records import RunSummary, SampleRecord, TaskResult
 
 
-def recs(task: str, outcomes: dict[str, bool | str], **extra) -> list[SampleRecord]:
+def recs(task: str, outcomes: dict[str, bool | str], prompt_hash: str | None = None) -> list[SampleRecord]:
     """Records from id -> True (right), False (wrong: value_error) or "failed" (generation failed)."""
     out = []
     for i, o in outcomes.items():
         if o == "failed":
-            out.append(SampleRecord(i, task, backend_error="timeout", extra=dict(extra)))
+            out.append(SampleRecord(i, task, prompt_hash=prompt_hash, backend_error="timeout"))
         else:
             out.append(SampleRecord(i, task, valid=bool(o), error_type=None if o else "value_error:string",
-                                    extra=dict(extra)))
+                                    prompt_hash=prompt_hash))
     return out
 
 

@@ -19,7 +19,7 @@ def make_run(root, outcomes: dict[str, bool], dtype: str = "float32", prompt_has
     store = RunStore(root)
     store.prepare()
     store.append(TASK, [SampleRecord(i, TASK, "prompting", valid=v, error_type=None if v else "value_error:int",
-                                     extra={"prompt_hash": prompt_hash}) for i, v in outcomes.items()])
+                                     prompt_hash=prompt_hash) for i, v in outcomes.items()])
     summary = RunSummary(model="m", backend={"backend": "hf", "dtype": dtype}, generation={"max_new_tokens": 96},
                          tasks={TASK: TaskResult(correct=sum(outcomes.values()), total=len(outcomes),
                                                  format="prompting")})
