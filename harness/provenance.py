@@ -68,6 +68,24 @@ def weights_fingerprint(model_dir: Path) -> list[dict[str, Any]] | None:
     return [file_fingerprint(p) for p in files] or None
 
 
+def model_identity(model_path: str | None, tokenizer: Any = None, adapter: str | None = None,
+                   revision: str | None = None) -> dict[str, Any]:
+    """What identifies the model a backend runs: weights (local dirs: file hashes; hub ids: the resolved
+    revision), the adapter's weights, the chat template's hash and the tokenizer."""
+    out: dict[str, Any] = {"model_path": model_path}
+    if model_path and Path(model_path).is_dir():
+        out["weights"] = weights_fingerprint(Path(model_path))
+    elif revision:
+        out["revision"] = revision
+    if adapter and Path(adapter).is_dir():
+        out["adapter_weights"] = weights_fingerprint(Path(adapter))
+    if tokenizer is not None:
+        out["chat_template_hash"] = text_hash(getattr(tokenizer, "chat_template", None))
+        out["tokenizer"] = f"{type(tokenizer).__name__}:{getattr(tokenizer, 'name_or_path', '')}"
+        out["vocab_size"] = len(tokenizer) if hasattr(tokenizer, "__len__") else None
+    return out
+
+
 def project_commit() -> str:
     """The harness's git commit (`+dirty` when the tree differs from it), else `rest-harness <version>`."""
     root = Path(__file__).resolve().parent.parent

@@ -40,22 +40,37 @@ def pct(x: float | None) -> str:
     return "N/A" if x is None else f"{100 * x:.2f}"
 
 
-def print_summary(summary: RunSummary) -> None:
+def print_summary(summary: RunSummary, exclude_failed: bool = False) -> None:
+    """The end-of-run table: per task accuracy (failed generations count as wrong unless `exclude_failed`),
+    with pass@k and flip rate when items were sampled several times, then the benchmark aggregates."""
     import sys
 
     from rich.console import Console
     from rich.table import Table
 
+    from harness.stats import wilson
+
     console = Console(width=None if sys.stdout.isatty() else 150)
-    table = Table(title=f"{summary.model}  ({summary.backend.get('backend')}, format {summary.format})")
-    for col in ("task", "format", "correct", "total", "accuracy %", "95% CI", "failed", "top error"):
+    repeats = max((t.repeats for t in summary.tasks.values()), default=1)
+    sampled = f", {repeats} samples per item" if repeats > 1 else ""
+    table = Table(title=f"{summary.model}  ({summary.backend.get('backend')}, format {summary.format}{sampled})")
+    acc = "accuracy % (failed left out)" if exclude_failed else ("avg@k %" if repeats > 1 else "accuracy %")
+    cols = ["task", "format", "correct", "total", acc, "95% CI", "failed"]
+    cols += ["pass@k %", "flip %"] if repeats > 1 else []
+    for col in [*cols, "top error"]:
         table.add_column(col, justify="left" if col in ("task", "format", "top error") else "right")
     for name, s in summary.tasks.items():
         top = next(iter(s.error_types or {}), "")
-        lo, hi = s.ci95 or (0, 0)
-        table.add_row(name, s.format, str(s.correct), str(s.total), pct(s.accuracy),
-                      f"{100 * lo:.1f}-{100 * hi:.1f}", str(s.failed), top)
+        if exclude_failed:
+            value, (lo, hi), total = s.accuracy_excl_failed, wilson(s.correct, s.total), s.total
+        else:
+            value, (lo, hi), total = s.accuracy, s.ci95 or (0, 0), s.total + s.failed
+        row = [name, s.format, str(s.correct), str(total), pct(value), f"{100 * lo:.1f}-{100 * hi:.1f}", str(s.failed)]
+        row += [pct(s.pass_at_k), pct(s.flip_rate)] if repeats > 1 else []
+        table.add_row(*row, top)
     console.print(table)
+    if summary.generation.get("temperature") == 0:
+        console.print("greedy decoding: deterministic for a given model, batch and dtype (one sample per item)")
     for bench, cells in summary.aggregates.items():
         star = ""  # explain the mark only where a cell carries it
         if not all(c.get("complete", True) for c in cells.values()):

@@ -66,3 +66,14 @@ def test_lora_adapter_dir_loads_base_plus_adapter(tiny_model_dir, tmp_path):
     with torch.no_grad():
         assert not torch.allclose(merged.model(ids).logits, plain.model(ids).logits)
     assert len(merged.generate(PROMPTS[:1], params)) == 1
+
+
+def test_provenance_names_the_weights_and_the_chat_template(tiny_model_dir):
+    from harness.backends.hf import HFBackend
+
+    backend = HFBackend(str(tiny_model_dir), device="cpu", dtype="float32")
+    p = backend.provenance()
+    assert p["model_path"] == str(tiny_model_dir)
+    assert [w["file"] for w in p["weights"]] == ["model.safetensors"] and len(p["weights"][0]["sha256"]) == 16
+    assert len(p["chat_template_hash"]) == 16 and p["tokenizer"].endswith(str(tiny_model_dir))
+    assert p == HFBackend(str(tiny_model_dir), device="cpu", dtype="float32").provenance()  # stable across loads

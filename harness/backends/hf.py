@@ -97,6 +97,12 @@ class HFBackend(BackendBase):
                 "device": self.device, "dtype": str(self.dtype).replace("torch.", ""), "batch_size": self.batch_size,
                 "prefix_cache": self.prefix_cache}
 
+    def provenance(self) -> dict[str, Any]:
+        from harness.provenance import model_identity
+
+        return model_identity(self.model_path, self.tokenizer, self.adapter,
+                              getattr(self.model.config, "_commit_hash", None))
+
     def render(self, prompt: Prompt) -> str:
         kwargs: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True}
         if prompt.tools:

@@ -110,6 +110,16 @@ class LlamaCppBackend(BackendBase):
         return {"backend": self.name, "model_path": self.source, "gguf_file": self.filename, "n_ctx": self.n_ctx,
                 "llama_cpp_python": self.version}
 
+    def provenance(self) -> dict[str, Any]:
+        """The GGUF file's fingerprint and the chat template it carries (llama.cpp applies that one)."""
+        from harness.provenance import file_fingerprint, text_hash
+
+        path = Path(self.source)
+        meta = getattr(self.llm, "metadata", None) or {}
+        return {"model_path": self.source, "gguf_file": self.filename,
+                "weights": [file_fingerprint(path)] if not self.filename and path.is_file() else None,
+                "chat_template_hash": text_hash(meta.get("tokenizer.chat_template"))}
+
     def generate(self, prompts: list[Prompt], params: GenParams) -> list[Completion]:
         from harness.backends.openai import MalformedResponse, parse_response
 

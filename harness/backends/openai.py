@@ -202,6 +202,11 @@ class OpenAIBackend(BackendBase):
                 "api_key_env": self.api_key_env, "concurrency": self.concurrency, "timeout_s": self.timeout,
                 "max_retries": self.max_retries}
 
+    def provenance(self) -> dict[str, Any]:
+        """A served model is known by name and server only: its weights and chat template are the server's."""
+        return {"model": self.model, "base_url": self.base_url, "chat_template_hash": None,
+                "note": "weights and chat template are applied by the server and not visible here"}
+
     def generate(self, prompts: list[Prompt], params: GenParams) -> list[Completion]:
         if not prompts:
             return []

@@ -125,6 +125,11 @@ class VLLMBackend(BackendBase):
         return {"backend": self.name, "model_path": self.model_path, "adapter": self.adapter,
                 "vllm": self.version, **{k: v for k, v in self.kwargs.items() if k != "model"}}
 
+    def provenance(self) -> dict[str, Any]:
+        from harness.provenance import model_identity
+
+        return model_identity(self.model_path, self.tokenizer, self.adapter)
+
     def generate(self, prompts: list[Prompt], params: GenParams) -> list[Completion]:
         texts = [self.tokenizer.apply_chat_template(p.messages, **template_kwargs(p)) for p in prompts]
         ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]

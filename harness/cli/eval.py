@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import ArgGroup, check_positive
+from harness.selection import parse_ids, parse_limit, unmatched
 from harness.types import UserError
 
 DEFAULT_TASKS = "bfcl:simple_python"
@@ -31,7 +32,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list-tasks", action="store_true", help="list known tasks and groups, then exit")
     p.add_argument("--format", default="auto", choices=["auto", "prompting", "fc", "toolrl", "apibank"],
                    help="prompt format; auto = each task's default (BFCL: prompting, API-Bank: its own prompt)")
-    p.add_argument("--limit", type=int, default=None, help="score only the first N samples of each task")
+    p.add_argument("--limit", default=None,
+                   help="score only the first N items of each task, or a fraction of each: 64, or 0.1 for 10%%")
+    p.add_argument("--ids", default=None, metavar="FILE_OR_LIST",
+                   help="run exactly these items: a comma-separated list, or a file (one id a line, a JSON list, or "
+                        "a samples .jsonl); ids may be qualified by task (bfcl:simple_python/simple_python_3)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="samples per item (needs --temperature > 0): reports avg@k accuracy with its interval, "
+                        "pass@k and the share of items whose samples disagree; seeds are --seed + 0..k-1")
+    p.add_argument("--exclude-failed", action="store_true",
+                   help="show accuracy over the samples that generated (failed generations left out) instead of the "
+                        "headline, where a failed generation counts as wrong as in BFCL's evaluator")
     p.add_argument("--batch-size", type=int, default=8, help="prompts per generation batch (default 8)")
     p.add_argument("--max-new-tokens", type=int, default=256, help="generation budget per sample (default 256)")
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature; 0 = greedy (default)")
@@ -94,7 +105,8 @@ def check_args(args: argparse.Namespace) -> None:
     """
     from harness.backends import BACKENDS, backend_class
 
-    check_positive(args, "limit", "batch_size", "max_new_tokens")
+    check_positive(args, "batch_size", "max_new_tokens", "repeats")
+    parse_limit(args.limit)
     if not (math.isfinite(args.temperature) and args.temperature >= 0):
         raise UserError(f"--temperature must be a finite number >= 0 (0 = greedy), got {args.temperature}")
     if not (math.isfinite(args.top_p) and 0 < args.top_p <= 1):
@@ -148,6 +160,17 @@ def run_eval(args: argparse.Namespace) -> int:
         task = item.task
         if args.format != "auto" and args.format not in task.formats:
             raise UserError(f"task {name} does not support --format {args.format} (supported: {', '.join(task.formats)})")
+    ids = parse_ids(args.ids) if args.ids is not None else None
+    if ids is not None:
+        missing = unmatched(ids, {n: [s.id for s in item.samples] for n, item in loaded.items()})
+        if missing:
+            raise UserError(f"--ids: {len(missing)} id(s) name no item of {', '.join(task_names)}: "
+                            f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    repeats = args.repeats
+    if repeats > 1 and args.temperature == 0:
+        print(f"rest: greedy decoding (--temperature 0) is deterministic: --repeats {repeats} would repeat the same "
+              "text, so one sample per item is taken; give --temperature > 0 to sample")
+        repeats = 1
 
     from harness.backends.base import GenParams
     from harness.report import print_summary
@@ -163,7 +186,8 @@ def run_eval(args: argparse.Namespace) -> int:
     short = Path(label).name if (args.model or served) else "SmolLM2-135M-Instruct"
     run_name = args.run_name or slug(f"{short}__{args.backend}__{args.format}")
     cfg = RunConfig(
-        tasks=task_names, out_dir=Path(args.output_dir) / run_name, fmt=args.format, limit=args.limit,
+        tasks=task_names, out_dir=Path(args.output_dir) / run_name, fmt=args.format,
+        limit=parse_limit(args.limit).to_json(), ids=ids, repeats=repeats,
         batch_size=chosen.run_batch_size(args), resume=args.resume, overwrite=args.overwrite, model_label=label,
         progress=not args.no_progress, force=args.force, requested=chosen.requested(args), loaded=loaded,
         backend_info={"backend": args.backend, "model_path": args.model, "dtype": args.dtype,
@@ -175,7 +199,7 @@ def run_eval(args: argparse.Namespace) -> int:
         if backend is None and not args.summarize_only:
             backend = backends.make_backend(args.backend, args=args)
         summary = run(backend, cfg, lock=lock)
-    print_summary(summary)
+    print_summary(summary, exclude_failed=args.exclude_failed)
     for name, t in summary.tasks.items():
         if t.held < t.planned:
             print(f"partial: {name} holds {t.held} of {t.planned} items "
