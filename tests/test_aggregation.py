@@ -60,10 +60,11 @@ def test_task_summary_reads_dicts_and_records_alike_and_returns_a_task_result():
         result = task_summary(recs)
         assert isinstance(result, TaskResult)
         assert (result.correct, result.total, result.failed) == (2, 3, 1)
-        assert result.accuracy == pytest.approx(2 / 3) and result.ci95 == pytest.approx(list(wilson(2, 3)))
-        assert result.error_types == {"wrong": 1}
+        assert result.accuracy == pytest.approx(2 / 4) and result.ci95 == pytest.approx(list(wilson(2, 4)))
+        assert result.accuracy_excl_failed == pytest.approx(2 / 3)
+        assert result.error_types == {"wrong": 1, "generation_failed": 1}
         assert (result.prompt_tokens, result.completion_tokens) == (7, 0)
-        assert outcomes_of(recs) == [1, 1, 0]  # the failed generation is not an outcome
+        assert outcomes_of(recs) == [1, 1, 0, 0]  # a failed generation counts 0, as in the headline
 
 
 def test_benchmark_aggregates_are_the_registered_cells_of_measured_tasks():
