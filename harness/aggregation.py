@@ -7,7 +7,7 @@ so neither knows any benchmark's formula.
 
 Single categories get a Wilson interval. Weighted aggregates get a percentile
 bootstrap over items, each category resampled on its own
-(`harness.stats.bootstrap`), so the interval reflects how few items a small
+(`harness.stats.intervals.bootstrap`), so the interval reflects how few items a small
 category really has. One bootstrap pass records every aggregate of a
 benchmark at once.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.registry import Registry
-from harness.stats import bootstrap, percentile_interval, wilson
+from harness.stats.intervals import bootstrap, percentile_interval, wilson
 
 ALPHA = 0.05
 Counts = dict[str, tuple[int, int]]  # category -> (correct, total)

@@ -48,7 +48,7 @@ def print_summary(summary: RunSummary, exclude_failed: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from harness.stats import wilson
+    from harness.stats.intervals import wilson
 
     console = Console(width=None if sys.stdout.isatty() else 150)
     repeats = max((t.repeats for t in summary.tasks.values()), default=1)

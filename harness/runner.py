@@ -23,9 +23,9 @@ from harness import tasks as registry
 from harness.backends.base import Backend, GenParams
 from harness.provenance import prompt_hash, run_provenance, versions
 from harness.records import RunSummary, SampleRecord, TaskResult
-from harness.run_settings import GENERATION_KEYS, record_session, resume_differences
-from harness.runlock import RunLock
-from harness.runstore import RunStore
+from harness.rundir.lock import RunLock
+from harness.rundir.settings import GENERATION_KEYS, record_session, resume_differences
+from harness.rundir.store import RunStore
 from harness.selection import ids_for_task, parse_limit
 from harness.summary import benchmark_aggregates, outcomes_of, task_summary
 from harness.types import UserError

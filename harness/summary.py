@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.aggregation import benchmark_cells
 from harness.records import SampleRecord, TaskResult
-from harness.stats import wilson
+from harness.stats.intervals import wilson
 
 
 def _records(records: Iterable[SampleRecord | dict[str, Any]]) -> list[SampleRecord]:

@@ -5,7 +5,7 @@ fetch cache and CI (which keeps its copy in ../shared/data) all run the same
 code: `$REST_APIBANK_DATA` / `$REST_TOOLRL_DATA`, the fetch cache
 (`$REST_CACHE_DIR` or ~/.cache/rest-harness, `data/<dataset>`), then
 ../shared/data beside the checkout. Those rules live in the harness
-(`harness.apibank.data.data_dir`, `harness.toolrl_data.search_dirs`); this
+(`harness.apibank.data.data_dir`, `harness.toolrl.data.search_dirs`); this
 module only calls them. When nothing is found, the pinned files are fetched
 once per session (the `rest data fetch` path); when that fails too, every test
 that needs them is skipped with the reason, never silently, and with
@@ -76,7 +76,7 @@ def _lookup(name: str) -> Path:
 def locate(name: str) -> tuple[Path | None, str]:
     """(folder, "") when the data is here or could be fetched now, else (None, why); memoised per session."""
     if name not in _found:
-        from harness.task_data import fetch_dataset
+        from harness.data.preflight import fetch_dataset
         from harness.types import DataMissing, UserError
 
         try:
@@ -97,7 +97,7 @@ def dataset_dir(name: str) -> Path:
     folder, _ = locate(name)
     if folder is not None:
         return folder
-    from harness.data_fetch import default_dest
+    from harness.data.fetch import default_dest
 
     return default_dest(name)
 
@@ -128,7 +128,7 @@ def missing_dataset_of(exc: BaseException) -> str | None:
     """
     from pathlib import PurePosixPath
 
-    from harness.data_fetch import manifest
+    from harness.data.fetch import manifest
     from harness.types import DataMissing
 
     if isinstance(exc, DataMissing):

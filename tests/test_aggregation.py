@@ -11,7 +11,7 @@ from harness.aggregation import aggregate_cells, aggregators, benchmark_cells
 from harness.apibank.metrics import micro_scores
 from harness.bfcl.metrics import bfcl_scores
 from harness.records import SampleRecord, TaskResult
-from harness.stats import wilson
+from harness.stats.intervals import wilson
 from harness.summary import benchmark_aggregates, outcomes_of, task_summary
 
 

@@ -1,4 +1,4 @@
-"""`harness.compare`: paired comparison of two runs item by item (pure core of `rest compare`)."""
+"""`harness.compare.paired_items`: paired comparison of two runs item by item (pure core of `rest compare`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from harness.compare import (
+from harness.compare.paired_items import (
     FAILED,
     compare_records,
     compare_runs,

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from harness.bfcl import data as bfcl_data
-from harness.compare_io import comparison, load_run, markdown
+from harness.compare.inputs import comparison, load_run, markdown
 from harness.records import RunSummary, SampleRecord, TaskResult
-from harness.runstore import RunStore
+from harness.rundir.store import RunStore
 from harness.types import UserError
 
 TASK = "bfcl:simple_python"

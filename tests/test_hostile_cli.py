@@ -352,7 +352,7 @@ def test_ctrl_c_during_rest_score_does_not_suggest_resume(tmp_path, capsys, monk
 
 
 def test_ctrl_c_during_rest_eval_still_suggests_resume(capsys, monkeypatch):
-    import harness.task_data as task_data
+    import harness.data.preflight as task_data
 
     def interrupted(*a, **kw):
         raise KeyboardInterrupt

@@ -15,12 +15,13 @@ import threading
 
 import pytest
 
-from harness import runlock, runner
+from harness import runner
 from harness import tasks as registry
 from harness.backends.base import GenParams
+from harness.rundir import lock as runlock
+from harness.rundir.store import RunStore
 from harness.runner import RunConfig
 from harness.runner import run as run_typed
-from harness.runstore import RunStore
 from harness.types import UserError
 from tests.test_runner import EchoTask, OkBackend
 
@@ -114,7 +115,7 @@ def test_summarize_only_of_a_held_directory_is_refused_too(tmp_path):
 
 
 def test_the_lock_goes_with_its_holder_even_after_kill_9(tmp_path):
-    code = ("import sys, time; from harness.runlock import RunLock; RunLock(sys.argv[1]).acquire(); "
+    code = ("import sys, time; from harness.rundir.lock import RunLock; RunLock(sys.argv[1]).acquire(); "
             "print('locked', flush=True); time.sleep(60)")
     child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "run")], stdout=subprocess.PIPE, text=True)
     try:

@@ -17,8 +17,8 @@ from harness.leaderboard.references import REFERENCE_ONLY_COLUMNS, reference_row
 from harness.leaderboard.render_html import render_html
 from harness.leaderboard.render_md import render_csv, render_markdown
 from harness.records import RunSummary
-from harness.runstore import RunStore
-from harness.stats import wilson
+from harness.rundir.store import RunStore
+from harness.stats.intervals import wilson
 from harness.summary import benchmark_aggregates, task_summary
 from harness.types import UserError
 

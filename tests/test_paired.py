@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.paired import compare, diffs, item_means, mcnemar_exact, paired_bootstrap_ci, sign_flip_p
+from harness.stats.paired import compare, diffs, item_means, mcnemar_exact, paired_bootstrap_ci, sign_flip_p
 
 
 def test_mcnemar_known_values():

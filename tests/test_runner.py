@@ -9,9 +9,9 @@ import pytest
 from harness import tasks as registry
 from harness.backends.base import Completion, GenParams
 from harness.records import Prompt, Scored
+from harness.rundir.store import RunStore
 from harness.runner import RunConfig
 from harness.runner import run as run_typed
-from harness.runstore import RunStore
 from harness.types import Sample, UserError, Verdict
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from harness import tasks as registry
 from harness.backends.base import Completion, GenParams
+from harness.rundir.store import RunStore
 from harness.runner import RunConfig, run
-from harness.runstore import RunStore
 from tests.test_runner import EchoTask, OkBackend
 
 

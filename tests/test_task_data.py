@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import data_fetch, task_data
 from harness.apibank import data
 from harness.cli import main
+from harness.data import fetch as data_fetch
+from harness.data import preflight as task_data
 from harness.toolrl import data as toolrl_data
 from harness.types import DataMissing, UserError
 from tests import data_paths

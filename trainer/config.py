@@ -89,7 +89,7 @@ class TrainConfig:
     model: str = "embedded"
     tokenizer: str | None = None
     data: DataConfig = field(default_factory=DataConfig)
-    reward: dict[str, Any] = field(default_factory=dict)  # kwargs of harness.rewards.RewardConfig
+    reward: dict[str, Any] = field(default_factory=dict)  # kwargs of harness.toolrl.schedule.RewardConfig
     weights: WeightConfig = field(default_factory=WeightConfig)
     grpo: GrpoConfig = field(default_factory=GrpoConfig)
     lora: LoraConfig = field(default_factory=LoraConfig)

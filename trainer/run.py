@@ -131,7 +131,7 @@ def resolve_use_vllm(value: bool | str) -> bool:
 
 
 def default_reward_funcs(cfg: Any, tokenizer: Any = None, clock: Any = None) -> list:
-    """The harness checkers as TRL reward callables (harness/rewards.py), scheduled on the rollout clock."""
+    """The harness checkers as TRL reward callables (harness/toolrl/reward.py via trainer/reward_funcs.py), scheduled on the rollout clock."""
     from harness.toolrl.schedule import RewardConfig
     from trainer.reward_funcs import make_trl_reward_funcs
 

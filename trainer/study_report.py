@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.paired import compare, item_means
-from harness.runstore import task_file_name
-from harness.stats import wilson
+from harness.rundir.store import task_file_name
+from harness.stats.intervals import wilson
+from harness.stats.paired import compare, item_means
 
 METRICS = ("format_valid", "accuracy", "mean_correctness")
 LABELS = {"format_valid": "format valid", "accuracy": "accuracy", "mean_correctness": "mean correctness [-3, 3]"}

@@ -25,7 +25,7 @@ _MARKER = Path("toolrl_processed")
 
 def cache_data_dir() -> Path:
     """Where `rest data fetch apibank` puts the files by default."""
-    from harness.data_fetch import default_dest
+    from harness.data.fetch import default_dest
 
     return default_dest("apibank")
 

@@ -1,7 +1,7 @@
 """`rest score bfcl FILE...`: score BFCL result files and print accuracy and BFCL V4 subscores.
 
 harness/cli/score.py registers `add_score_parser(subparsers)`, which adds the `bfcl`
-sub-subcommand; all the work is in scorefile / aggregate.
+sub-subcommand; all the work is in scorefile / metrics.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.bfcl import data
+from harness.bfcl.categories import CATEGORIES
 from harness.bfcl.scoring import FORMATS, score_output
 from harness.types import UserError, Verdict
 
@@ -64,7 +65,7 @@ def read_result_files(paths: Iterable[str | Path]) -> list[ResultLine]:
                 category = data.category_of(test_id)
             except UserError:
                 raise UserError(f"{p}:{lineno}: not a BFCL entry id: {test_id!r}") from None
-            if category not in data.CATEGORIES and not category.startswith(MULTI_TURN_PREFIX):
+            if category not in CATEGORIES and not category.startswith(MULTI_TURN_PREFIX):
                 raise UserError(f"{p}:{lineno}: unknown or unsupported BFCL category {category!r} (id {test_id!r})")
             if test_id in seen:
                 raise UserError(f"{p}:{lineno}: duplicate id {test_id!r} (first at {seen[test_id]}); "
@@ -194,8 +195,8 @@ def write_rows(rows: list[dict[str, Any]], path: str | Path) -> None:
 
 
 def _group_dir(category: str) -> str:
-    if category in data.CATEGORIES:
-        return data.CATEGORIES[category]
+    if category in CATEGORIES:
+        return CATEGORIES[category]
     if category.startswith(MULTI_TURN_PREFIX):
         return "multi_turn"
     if category.startswith("web_search"):

@@ -69,10 +69,8 @@ class BfclTask:
 
     def _toolrl_prompt(self, sample: Sample, functions: list[dict[str, Any]]) -> Prompt:
         """ToolRL's BFCL prompt (its RLLAHandler): tool list in the system prompt, history in one user turn."""
-        try:
-            from harness.toolrl.format import toolrl_system_prompt
-        except ImportError:
-            raise UserError(f"format 'toolrl' is not yet supported for {self.name}") from None
+        from harness.toolrl.format import toolrl_system_prompt
+
         history = "**Dialogue Records History**\n"
         for message in sample.messages:
             content = str(message.get("content", "")).strip()

@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from harness.compare_io import comparison, load_run, markdown
+    from harness.compare.inputs import comparison, load_run, markdown
     from harness.report import write_out_file
 
     if len(args.runs) < 2:
@@ -60,7 +60,7 @@ def _print(doc: dict, max_ids: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from harness.compare_io import HEADER, notes, rows
+    from harness.compare.inputs import HEADER, notes, rows
 
     console = Console(width=None if sys.stdout.isatty() else 150)
     table = Table(title=f"B = {doc['b']['label']}  vs  A = {doc['a']['label']}")

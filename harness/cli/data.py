@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness import data_fetch
+from harness.data import fetch as data_fetch
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

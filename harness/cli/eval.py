@@ -142,8 +142,9 @@ def check_run_name(name: str) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from harness import backends, task_data
+    from harness import backends
     from harness import tasks as registry
+    from harness.data import preflight as task_data
 
     if args.list_tasks:
         for name in registry.known_tasks():

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.records import SUMMARY_SCHEMA, RunSummary
-from harness.runstore import RunStore
+from harness.rundir.store import RunStore
 from harness.types import UserError
 
 _CKPT = re.compile(r"^checkpoint-(\d+)$")

@@ -22,7 +22,7 @@ from typing import Any
 from harness.config import cache_root
 from harness.types import DataMissing, UserError
 
-# Files of `rest data fetch toolrl` (harness.data_manifest) by alias. Evaluation resolves ALIASES;
+# Files of `rest data fetch toolrl` (harness.data.manifest) by alias. Evaluation resolves ALIASES;
 # training also reads ToolRL's 3,920 RL rows (`dataset/rlla_4k/train.parquet`), the paper's RL data.
 ALIASES = {"toolrl:test": "rlla_4k_test.parquet", "toolrl:sft": "rlla_sft.json"}
 SFT_ALIAS = "toolrl:sft"

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import data_fetch
 from harness.apibank import data as apibank_data
 from harness.cli import main as rest_main
-from harness.data_manifest import MANIFEST
+from harness.data import fetch as data_fetch
+from harness.data.manifest import MANIFEST
 from harness.types import UserError
 
 SHARED = (Path(__file__).resolve().parents[2].parent / "shared" / "data").resolve()  # ../shared may be a link

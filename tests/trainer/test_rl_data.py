@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import data_fetch
+from harness.data import fetch as data_fetch
 from harness.toolrl.convert import USER_HEADER, bfcl_to_rlla
 from harness.toolrl.data import RL_ALIAS, RL_FILE, SFT_ALIAS, TRAIN_ALIASES
 from harness.types import UserError

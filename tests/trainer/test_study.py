@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.runstore import task_file_name
+from harness.rundir.store import task_file_name
 from trainer.study import Study, StudySettings, main, run_name
 from trainer.study_report import (
     build_study,

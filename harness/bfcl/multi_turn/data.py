@@ -14,11 +14,9 @@ import json
 from functools import cache
 from typing import Any
 
+from harness.bfcl.categories import MULTI_TURN as CATEGORIES
 from harness.bfcl.data import VERSION_PREFIX, data_dir
 from harness.types import UserError
-
-CATEGORIES = ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context")
-EXPECTED_COUNTS = dict.fromkeys(CATEGORIES, 200)
 
 # Function-doc file of each environment class (BFCL's MULTI_TURN_FUNC_DOC_FILE_MAPPING, the 8 multi-turn ones).
 DOC_FILES: dict[str, str] = {

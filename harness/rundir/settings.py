@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from harness import tasks as registry
-from harness.runstore import RunStore, parse_line
+from harness.rundir.store import RunStore, parse_line
 from harness.types import UserError
 
 if TYPE_CHECKING:

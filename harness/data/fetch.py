@@ -2,7 +2,7 @@
 
 Benchmark data is not shipped in the package. Each dataset is a table of
 (relative path, upstream URL at a pinned commit, sha256 and size, or git blob
-id) in `harness.data_manifest`. A file is streamed to a hidden temp file beside
+id) in `harness.data.manifest`. A file is streamed to a hidden temp file beside
 its target, checked (size, then sha256; or git's blob id, which covers size and
 content) and only then renamed into place, so the target is either absent or
 complete and verified: a dropped connection or a corrupted body leaves nothing
@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 from harness.config import cache_root
-from harness.data_manifest import MANIFEST
+from harness.data.manifest import MANIFEST
 from harness.types import UserError
 
 CHUNK = 1 << 16

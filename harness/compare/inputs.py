@@ -1,4 +1,4 @@
-"""Read what `rest compare` compares, and write what it finds (the I/O side of harness/compare.py).
+"""Read what `rest compare` compares, and write what it finds (the I/O side of harness/compare/paired_items.py).
 
 A RUN is any of:
 - a run directory of `rest eval` (summary.json + samples/*.jsonl);
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.compare import compare_runs, prompt_diff, settings_diff
+from harness.compare.paired_items import compare_runs, prompt_diff, settings_diff
 from harness.records import RunSummary, SampleRecord
-from harness.runstore import RunStore
+from harness.rundir.store import RunStore
 from harness.types import UserError
 
 

@@ -6,9 +6,9 @@ half-written last line is cut off and redone; an unreadable line elsewhere
 (a bit flip, a stray edit) is set aside in `<file>.rejected` with a warning,
 and every valid line after it is kept: one bad line must not cost the rest.
 
-Only one process writes a run directory at a time (harness/runlock.py);
+Only one process writes a run directory at a time (harness/rundir/lock.py);
 `run.json` records the settings each generating session used, so `--resume`
-can refuse to mix samples made with different ones (harness/run_settings.py).
+can refuse to mix samples made with different ones (harness/rundir/settings.py).
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.paired import mcnemar_exact, sign_flip_p
 from harness.records import RunSummary, SampleRecord
+from harness.stats.paired import mcnemar_exact, sign_flip_p
 
 FAILED = "generation_failed"
 

@@ -7,7 +7,7 @@ so, because a user who names a benchmark is waiting for it anyway and the files
 are fixed by hash, so fetching cannot change a score.
 
 The fetch lives here and not in the lookups (`harness.apibank.data.data_dir`,
-`harness.toolrl_data.resolve`) so that finding files stays free of side effects
+`harness.toolrl.data.resolve`) so that finding files stays free of side effects
 for `rest score`, the trainer and the tests. When the data can be neither found
 nor fetched, a task the user named is a one-line error (exit 2), while
 `skip_missing` (the demo) runs the rest and says in one line per dataset what it
@@ -46,7 +46,7 @@ def _stderr(line: str) -> None:
 
 def fetch_dataset(dataset: str, say: Say = _stderr) -> str | None:
     """Fetch `dataset` into the cache with a progress line; None when it worked, else the reason (one line)."""
-    from harness import data_fetch
+    from harness.data import fetch as data_fetch
 
     count = len(data_fetch.manifest(dataset))
     say(f"{dataset} data not found; fetching its {count} pinned, verified files into {data_fetch.default_dest(dataset)} "
