@@ -24,6 +24,7 @@ import pytest
 from harness.apibank import data as apibank_data
 from harness.cli import main as rest_main
 from harness.data import fetch as data_fetch
+from harness.data import fetch_progress
 from harness.data.manifest import MANIFEST
 from harness.types import UserError
 
@@ -360,16 +361,16 @@ class _Tty(io.StringIO):
 
 
 def test_progress_text_counts_known_and_unknown_sizes():
-    assert data_fetch.progress_text("toolrl", 1_500_000, 2_200_000, 1, 2, 4) == (
+    assert fetch_progress.progress_text("toolrl", 1_500_000, 2_200_000, 1, 2, 4) == (
         "toolrl: 1.5 MB of 2.2 MB + 1 file of unknown size; 2/4 files done")
-    assert data_fetch.progress_text("apibank", 0, 10**6, 0, 0, 301) == "apibank: 0.0 MB of 1.0 MB; 0/301 files done"
+    assert fetch_progress.progress_text("apibank", 0, 10**6, 0, 0, 301) == "apibank: 0.0 MB of 1.0 MB; 0/301 files done"
 
 
 def test_progress_line_rewrites_on_a_terminal_and_is_sparse_in_a_log():
     specs = [data_fetch.FileSpec("a", "u", "0" * 64, 2_000_000), data_fetch.FileSpec("b", "u", None, None, "0" * 40)]
     now = [0.0]
     tty = _Tty()
-    bar = data_fetch.Progress("toolrl", specs, tty, clock=lambda: now[0])
+    bar = fetch_progress.Progress("toolrl", specs, tty, clock=lambda: now[0])
     bar.add(10)  # too soon after the start: nothing yet
     now[0] = 1.0
     bar.add(999_990)
@@ -381,7 +382,7 @@ def test_progress_line_rewrites_on_a_terminal_and_is_sparse_in_a_log():
 
     now[0] = 0.0
     log = io.StringIO()
-    bar = data_fetch.Progress("toolrl", specs, log, clock=lambda: now[0])
+    bar = fetch_progress.Progress("toolrl", specs, log, clock=lambda: now[0])
     now[0] = 29.0
     bar.add(5)
     assert log.getvalue() == ""
