@@ -20,6 +20,7 @@ garbage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -60,6 +61,22 @@ def _parse(source: str, language: str) -> Any:
     return root
 
 
+def _arguments(args_node: Any, argument: Callable[[Any], tuple[str | None, str] | None]) -> dict:
+    """`{param: source text}` of a call's argument list. `argument` reads one child node as `(key, value)`
+    (key None for a positional one), or None for a child BFCL skips (punctuation, other positional values);
+    a name given twice is an error."""
+    out: dict[Any, Any] = {}
+    for child in args_node.children:
+        pair = argument(child)
+        if pair is None:
+            continue
+        key, val = pair
+        if key in out:
+            raise DecodeError(f"argument {key!r} given more than once")
+        out[key] = val
+    return out
+
+
 # ------------------------------------------------------------------ Java
 
 
@@ -97,20 +114,12 @@ def parse_java(source: str) -> list[dict[str, dict]] | dict:
             return "".join(value(c, True) for c in node.children)
         return text(node)
 
-    def arguments(args_node: Any) -> dict:
-        out: dict[Any, Any] = {}
-        for child in args_node.children:
-            if child.type == "assignment_expression":
-                key: Any = text(child.children[0])
-                val = value(child.children[2])
-            elif child.type in ("identifier", "class_literal", "set"):
-                key, val = None, value(child)
-            else:
-                continue
-            if key in out:
-                raise DecodeError(f"argument {key!r} given more than once")
-            out[key] = val
-        return out
+    def argument(child: Any) -> tuple[str | None, str] | None:
+        if child.type == "assignment_expression":
+            return text(child.children[0]), value(child.children[2])
+        if child.type in ("identifier", "class_literal", "set"):
+            return None, value(child)
+        return None
 
     def find(node: Any) -> list | None:
         if node.type == "method_invocation":
@@ -120,7 +129,7 @@ def parse_java(source: str) -> list[dict[str, dict]] | dict:
                 name = f"{text(obj)}.{name}"
             args_node = node.child_by_field_name("arguments")
             if args_node is not None:
-                return [{name: arguments(args_node)}]
+                return [{name: _arguments(args_node, argument)}]
             return None
         for child in node.children:
             found = find(child)
@@ -144,22 +153,16 @@ def parse_javascript(source: str) -> list[dict[str, dict]] | None:
     """Decode the first JS call statement (`f(a=..)`) into `[{name: {param: source text}}]`."""
     root = _parse(source, "javascript")
 
-    def arguments(args_node: Any) -> dict:
-        out: dict[Any, Any] = {}
-        for child in args_node.children:
-            if child.type == "assignment_expression":
-                key: Any = child.children[0].text.decode("utf-8")
-                val = child.children[2].text.decode("utf-8")
-                if val[:1] in ('"', "'") and val.endswith(val[0]):
-                    val = val[1:-1]
-            elif child.type in ("identifier", "true"):
-                key, val = None, child.text.decode("utf-8")
-            else:
-                continue
-            if key in out:
-                raise DecodeError(f"argument {key!r} given more than once")
-            out[key] = val
-        return out
+    def argument(child: Any) -> tuple[str | None, str] | None:
+        if child.type == "assignment_expression":
+            key = child.children[0].text.decode("utf-8")
+            val = child.children[2].text.decode("utf-8")
+            if val[:1] in ('"', "'") and val.endswith(val[0]):
+                val = val[1:-1]
+            return key, val
+        if child.type in ("identifier", "true"):
+            return None, child.text.decode("utf-8")
+        return None
 
     if root.type != "program":
         return None
@@ -171,5 +174,5 @@ def parse_javascript(source: str) -> list[dict[str, dict]] | None:
                 if node.child_count < 2:
                     raise DecodeError("call expression without arguments")
                 name = node.children[0].text.decode("utf8")
-                return [{name: arguments(node.children[1])}]
+                return [{name: _arguments(node.children[1], argument)}]
     return None

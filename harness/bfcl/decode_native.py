@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from harness.bfcl.decode_limits import check_length, check_text
@@ -79,6 +80,28 @@ def _loads(text: str) -> Any:
         raise DecodeError(f"invalid JSON: {exc}") from None
 
 
+def _named_calls(calls: Iterable[Any], name_key: str, args_key: str, what: str = "call") -> list[dict[str, Any]]:
+    """`[{call[name_key]: call[args_key]}, ...]`; a call that is no object with both keys is an error."""
+    out = []
+    for call in calls:
+        if not isinstance(call, dict) or name_key not in call or args_key not in call:
+            raise DecodeError(f"{what} lacks {name_key!r} or {args_key!r}")
+        try:
+            out.append({call[name_key]: call[args_key]})
+        except TypeError:
+            raise DecodeError("unhashable function name") from None
+    return out
+
+
+def _arguments_object(args: Any, parse_text: bool) -> dict:
+    """A tool call's arguments, which must be an object; with `parse_text`, JSON text is parsed first."""
+    if parse_text and isinstance(args, str):
+        args = _loads(args)
+    if not isinstance(args, dict):
+        raise DecodeError("tool call arguments are not an object")
+    return args
+
+
 def decode_json_calls(source: str) -> list[dict[str, Any]]:
     """`[{"function": name, "parameters": {...}}, ...]`; unparseable JSON decodes to `[]` as in BFCL."""
     check_length(source)
@@ -93,16 +116,7 @@ def decode_json_calls(source: str) -> list[dict[str, Any]]:
         raise DecodeError(f"invalid JSON: {exc}") from None
     if isinstance(data, (int, float, bool)) or data is None:
         raise DecodeError("JSON output is not a list")
-    calls = []
-    for item in data:
-        if isinstance(item, dict):
-            if "function" not in item or "parameters" not in item:
-                raise DecodeError("JSON call lacks 'function' or 'parameters'")
-            try:
-                calls.append({item["function"]: item["parameters"]})
-            except TypeError:
-                raise DecodeError("unhashable function name") from None
-    return calls
+    return _named_calls((item for item in data if isinstance(item, dict)), "function", "parameters", "JSON call")
 
 
 def decode_tool_call_tags(text: str, *, lenient: bool = False) -> list[dict[str, dict]]:
@@ -125,11 +139,7 @@ def decode_tool_call_tags(text: str, *, lenient: bool = False) -> list[dict[str,
             raise DecodeError("tool call block is not a JSON object")
         if "name" not in block or "arguments" not in block:
             raise DecodeError("tool call block lacks 'name' or 'arguments'")
-        args = block["arguments"]
-        if lenient and isinstance(args, str):
-            args = _loads(args)
-        if not isinstance(args, dict):
-            raise DecodeError("tool call arguments are not an object")
+        args = _arguments_object(block["arguments"], parse_text=lenient)
         out.append({block["name"]: dict(args)})
     return out
 
@@ -143,11 +153,7 @@ def decode_tool_calls_field(tool_calls: list[dict] | None) -> list[dict[str, dic
         fn = call.get("function", call)
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
             raise DecodeError("tool call lacks a function name")
-        args = fn.get("arguments", fn.get("parameters", {}))
-        if isinstance(args, str):
-            args = _loads(args)
-        if not isinstance(args, dict):
-            raise DecodeError("tool call arguments are not an object")
+        args = _arguments_object(fn.get("arguments", fn.get("parameters", {})), parse_text=True)
         out.append({fn["name"]: args})
     return out
 
@@ -167,15 +173,7 @@ def decode_llama_json(text: str) -> list[dict[str, Any]]:
             calls = [calls]
     if not isinstance(calls, (list, tuple)):
         raise DecodeError("expected a list of calls")
-    out = []
-    for call in calls:
-        if not isinstance(call, dict) or "name" not in call or "parameters" not in call:
-            raise DecodeError("call lacks 'name' or 'parameters'")
-        try:
-            out.append({call["name"]: call["parameters"]})
-        except TypeError:
-            raise DecodeError("unhashable function name") from None
-    return out
+    return _named_calls(calls, "name", "parameters")
 
 
 def decode_mistral(text: str) -> list[dict[str, Any]]:
@@ -187,15 +185,7 @@ def decode_mistral(text: str) -> list[dict[str, Any]]:
     calls = _loads(body)
     if not isinstance(calls, list):
         raise DecodeError("Mistral tool calls are not a JSON list")
-    out = []
-    for call in calls:
-        if not isinstance(call, dict) or "name" not in call or "arguments" not in call:
-            raise DecodeError("call lacks 'name' or 'arguments'")
-        try:
-            out.append({call["name"]: call["arguments"]})
-        except TypeError:
-            raise DecodeError("unhashable function name") from None
-    return out
+    return _named_calls(calls, "name", "arguments")
 
 
 NATIVE_STYLES = {

@@ -71,16 +71,19 @@ def parse_calls(text: str, *, keep_positional: bool = False) -> list[dict[str, d
         raise DecodeError(f"{type(exc).__name__}: {exc}") from None
 
 
+def attribute_chain(func: ast.AST) -> tuple[ast.AST, list[str]]:
+    """`a.b.c` as `(node of a, ["b", "c"])`: the expression under the attributes, and their names in order."""
+    attrs = []
+    while isinstance(func, ast.Attribute):
+        attrs.append(func.attr)
+        func = func.value
+    return func, attrs[::-1]
+
+
 def call_name(node: ast.Call) -> str:
     """Dotted name of the callee; BFCL keeps only the attribute chain down to a plain name."""
-    parts = []
-    func = node.func
-    while isinstance(func, ast.Attribute):
-        parts.append(func.attr)
-        func = func.value
-    if isinstance(func, ast.Name):
-        parts.append(func.id)
-    return ".".join(reversed(parts))
+    base, attrs = attribute_chain(node.func)
+    return ".".join([base.id, *attrs] if isinstance(base, ast.Name) else attrs)
 
 
 def resolve_call(node: ast.Call, keep_positional: bool = False) -> dict[str, dict]:
@@ -288,4 +291,4 @@ def _check_result(result: Any) -> None:
         raise UnsafeExpression("sequence result too long")
 
 
-__all__ = ["parse_calls", "preprocess", "fold_literal", "resolve_value", "resolve_call", "call_name"]
+__all__ = ["parse_calls", "preprocess", "fold_literal", "resolve_value", "resolve_call", "call_name", "attribute_chain"]

@@ -16,19 +16,12 @@ from typing import Any
 
 from harness.bfcl.checker_types import JAVA_TYPES, bool_or_text, int_or_text, number_or_text
 
+# Numeric literals: `3.0f`, `3.0` / `3e5`, `5L`, and the suffixes the converter strips.
 _FLOAT_F = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?[fF]$")
 _DOUBLE = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 _LONG = re.compile(r"^-?\d+[lL]$")
 _F_SUFFIX = re.compile(r"[fF]$")
 _L_SUFFIX = re.compile(r"[lL]$")
-_AS_LIST = re.compile(r"new\s+ArrayList<\w*>\(Arrays\.asList\((.+?)\)\)")
-_BRACE_INIT = re.compile(r"new\s+ArrayList<\w*>\(\)\s*\{\{\s*(.+?)\s*\}\}", re.DOTALL)
-_ADD = re.compile(r"add\((.+?)\)")
-_EMPTY_LIST = re.compile(r"new\s+ArrayList<\w*>\(\)")
-_ARRAY = re.compile(r"new\s+\w+\[\]\s*\{(.*?)\}")
-_HASHMAP = re.compile(r"new\s+HashMap<.*?>\s*\(\)\s*\{\s*\{?\s*(.*?)\s*\}?\s*\}", re.DOTALL)
-_PUT = re.compile(r"put\(\"(.*?)\",\s*(.*?)\)")
-_EMPTY_MAP = re.compile(r"new\s+HashMap<.*?>\s*\(\)")
 
 
 def convert_java(text: str, java_type: str, item_type: str | None = None) -> Any:
@@ -68,6 +61,13 @@ def _element(text: str, item_type: str | None) -> Any:
     return convert_java(text, item_type) if item_type else java_value(text)
 
 
+# `new ArrayList<>(Arrays.asList(a, b))`, `new ArrayList<>() {{ add(a); add(b); }}`, `new ArrayList<>()`.
+_AS_LIST = re.compile(r"new\s+ArrayList<\w*>\(Arrays\.asList\((.+?)\)\)")
+_BRACE_INIT = re.compile(r"new\s+ArrayList<\w*>\(\)\s*\{\{\s*(.+?)\s*\}\}", re.DOTALL)
+_ADD = re.compile(r"add\((.+?)\)")
+_EMPTY_LIST = re.compile(r"new\s+ArrayList<\w*>\(\)")
+
+
 def _array_list(text: str, item_type: str | None) -> Any:
     m = _AS_LIST.search(text)
     if m:
@@ -80,6 +80,10 @@ def _array_list(text: str, item_type: str | None) -> Any:
     return text
 
 
+# `new int[] {a, b}`.
+_ARRAY = re.compile(r"new\s+\w+\[\]\s*\{(.*?)\}")
+
+
 def _array(text: str, item_type: str | None) -> Any:
     m = _ARRAY.search(text)
     if not m:
@@ -88,6 +92,12 @@ def _array(text: str, item_type: str | None) -> Any:
     if item_type:
         return [convert_java(p, item_type) for p in parts]
     return [java_value(p) for p in parts]
+
+
+# `new HashMap<>() {{ put("k", v); }}` and `new HashMap<>()`.
+_HASHMAP = re.compile(r"new\s+HashMap<.*?>\s*\(\)\s*\{\s*\{?\s*(.*?)\s*\}?\s*\}", re.DOTALL)
+_PUT = re.compile(r"put\(\"(.*?)\",\s*(.*?)\)")
+_EMPTY_MAP = re.compile(r"new\s+HashMap<.*?>\s*\(\)")
 
 
 def _hash_map(text: str) -> Any:

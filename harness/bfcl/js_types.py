@@ -14,13 +14,9 @@ from typing import Any
 
 from harness.bfcl.checker_types import JS_TYPES, bool_or_text, int_or_text, number_or_text
 
+# Numeric literals: `3.5` (float) and `5n` (Bigint).
 _FLOAT = re.compile(r"^-?\d+(\.\d+)?$")
 _BIGINT = re.compile(r"^-?\d+n$")
-_ARRAY_2D = re.compile(r"\[\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\]|\bnew\s+Array\(\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\)")
-_ARRAY_1D = re.compile(r"\[(.*?)\]|\bnew\s+Array\((.*?)\)")
-_BRACKETS = re.compile(r"\[(.*?)\]")
-_OBJECT = re.compile(r"\{(.*?)\}")
-_PAIR = re.compile(r"([^:]+):\s*(.*?)(?:,\s*(?=[^,]+:)|$)")
 
 
 def _quoted(text: str) -> bool:
@@ -46,6 +42,12 @@ def convert_js(text: str, js_type: str, item_type: str | None = None) -> Any:
     if js_type == "array":
         return _array(text.strip(), item_type)
     return text  # any
+
+
+# `[[1, 2], [3]]` / `new Array([1], [2])`, `[1, 2]` / `new Array(1, 2)`, and the rows of a 2-D array.
+_ARRAY_2D = re.compile(r"\[\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\]|\bnew\s+Array\(\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\)")
+_ARRAY_1D = re.compile(r"\[(.*?)\]|\bnew\s+Array\((.*?)\)")
+_BRACKETS = re.compile(r"\[(.*?)\]")
 
 
 def _array(code: str, item_type: str | None) -> Any:
@@ -77,6 +79,11 @@ def _array(code: str, item_type: str | None) -> Any:
         return [js_value(part.strip()) for part in parts]
     except Exception:  # BFCL falls back to the raw text on any failure
         return code
+
+
+# `{a: 1, b: [2]}` and its `key: value` pairs.
+_OBJECT = re.compile(r"\{(.*?)\}")
+_PAIR = re.compile(r"([^:]+):\s*(.*?)(?:,\s*(?=[^,]+:)|$)")
 
 
 def _object(code: str) -> Any:

@@ -23,6 +23,7 @@ import inspect
 import json
 from typing import Any
 
+from harness.bfcl.decode_python import attribute_chain
 from harness.bfcl.multi_turn.budget import OverBudget, alarm_scope
 from harness.bfcl.multi_turn.env import Environment
 from harness.bfcl.multi_turn.limits import ArgumentRefused, check_arguments
@@ -122,13 +123,9 @@ def resolve(call: str, env: Environment) -> tuple[Any, list[Any], dict[str, Any]
 
 
 def _callee(func: ast.AST) -> str:
-    parts = []
-    while isinstance(func, ast.Attribute):
-        parts.append(func.attr)
-        func = func.value
-    if isinstance(func, ast.Name):
-        parts.append(func.id)
-        return ".".join(reversed(parts))
+    base, attrs = attribute_chain(func)
+    if isinstance(base, ast.Name):
+        return ".".join([base.id, *attrs])
     raise Refused("only calls of environment functions by name are executed")
 
 
