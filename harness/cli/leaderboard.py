@@ -24,6 +24,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--sort", default=None, metavar="COLUMN",
                    help="column key to rank rows by, e.g. apibank/overall or bfcl:simple_python (default: the first "
                         "of bfcl/overall, apibank/overall, apibank-original/overall that some row has complete)")
+    b.add_argument("--baseline", default=None, metavar="RUN_ID_OR_LABEL",
+                   help="a row (its id or label) that every other row is compared with item by item: each cell "
+                        "then shows the paired difference, its 95%% interval and p (default: checkpoint rows "
+                        "against their training run's start, other rows not compared)")
+    b.add_argument("--exclude-failed", action="store_true",
+                   help="leave failed generations out of every figure (the board says so), instead of counting "
+                        "them wrong as the headline does")
     b.set_defaults(func=run_build)
     pub = lsub.add_parser("publish", help="log a built board to W&B as a Table plus bar charts",
                           description="Honours WANDB_MODE (offline writes a local run to sync later) and WANDB_DIR.")
@@ -37,19 +44,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     from harness.leaderboard.build import BOARD_FILES, build_board_files
+    from harness.leaderboard.render_md import paired_text
 
     board = build_board_files(args.result_dirs, args.out, name=args.name, references=args.references,
-                              n_boot=args.n_boot, seed=args.seed, sort=args.sort)
+                              n_boot=args.n_boot, seed=args.seed, sort=args.sort,
+                              baseline=args.baseline, exclude_failed=args.exclude_failed)
     measured = [r for r in board["rows"] if not r.get("reference")]
     key = board.get("primary")
     print(f"board {board['name']}: {len(measured)} measured rows, "
-          f"{len(board['rows']) - len(measured)} reference rows, sorted by {key}")
+          f"{len(board['rows']) - len(measured)} reference rows, sorted by {key}"
+          + (" (failed generations EXCLUDED)" if board.get("exclude_failed") else ""))
     for r in measured[:10]:
         cell = r["cells"].get(key) or {}
         name = r["label"] + (f"  ({r['model']})" if r.get("model") and r["model"] != r["label"] else "")
+        if r.get("baseline"):
+            name += "  [baseline]"
         if cell.get("accuracy") is not None:
             lo, hi = cell["ci95"]
-            print(f"  {100 * cell['accuracy']:6.2f} [{100 * lo:.1f}-{100 * hi:.1f}] n={cell['total']}  {name}")
+            delta = paired_text(cell)
+            print(f"  {100 * cell['accuracy']:6.2f} [{100 * lo:.1f}-{100 * hi:.1f}] n={cell['total']}  {name}"
+                  + (f"  failed={r['failed']}" if r.get("failed") else "") + (f"  {delta}" if delta else ""))
         else:
             print(f"     N/A  {name}")
     print("wrote " + ", ".join(f"{args.out}/{n}" for n in BOARD_FILES.values()))

@@ -12,10 +12,18 @@ import re
 from typing import Any
 
 from harness.aggregation import ALPHA, aggregators, benchmark_cells, wilson_cell
+from harness.leaderboard.paired import baselines, find_row, paired_cells
+from harness.leaderboard.taxonomy import CATEGORIES, run_taxonomy
 from harness.records import RunSummary, TaskResult
 from harness.types import UserError
 
 BOARD_SCHEMA = "rest-harness/leaderboard/v1"
+PAIRED_NOTE = ("Δ: paired difference, row minus its baseline (`vs`), in points, on the items both runs scored "
+               "(matched by id), with its 95% paired bootstrap interval and p: McNemar's exact test with one "
+               "sample per item, the sign-flip test with repeats or for weighted aggregates. 'unpaired': a run "
+               "without per-item samples (or with samples that no longer match its counts); no figure is made up.")
+TAXONOMY_NOTE = ("Failure taxonomy: share of each benchmark's wrong answers by cause, from the checkers' "
+                 "error types (harness/leaderboard/taxonomy.py).")
 
 
 def _summary(run: dict[str, Any]) -> RunSummary:
@@ -25,11 +33,21 @@ def _summary(run: dict[str, Any]) -> RunSummary:
     return RunSummary.from_json(summary or {})
 
 
-def run_cells(run: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict[str, dict[str, Any]]:
-    """All cells of one measured run: a Wilson cell per task, bootstrap cells per benchmark aggregate."""
-    tasks = _summary(run).tasks
-    cells = {t: wilson_cell(int(s.correct or 0), int(s.total or 0)) for t, s in tasks.items() if s.total}
-    by_benchmark = benchmark_cells(list(cells), run.get("outcomes") or {}, n_boot=n_boot, seed=seed)
+def run_cells(run: dict[str, Any], n_boot: int = 1000, seed: int = 0,
+              exclude_failed: bool = False) -> dict[str, dict[str, Any]]:
+    """All cells of one measured run: a Wilson cell per task, bootstrap cells per benchmark aggregate.
+
+    A failed generation counts as a wrong item (the headline rule of summary.json), or, with
+    `exclude_failed`, leaves the denominator (the other figure); each task cell says how many failed.
+    """
+    cells = {}
+    for t, s in _summary(run).tasks.items():
+        correct, total, failed = int(s.correct or 0), int(s.total or 0), int(s.failed or 0)
+        n = total if exclude_failed else total + failed
+        if n:
+            cells[t] = {**wilson_cell(correct, n), "failed": failed}
+    outcomes = run.get("outcomes_excl_failed" if exclude_failed else "outcomes") or {}
+    by_benchmark = benchmark_cells(list(cells), outcomes, n_boot=n_boot, seed=seed)
     for benchmark, agg_cells in by_benchmark.items():
         for key, cell in agg_cells.items():
             cells[f"{benchmark}/{key}"] = cell
@@ -103,20 +121,27 @@ def _known_size(task: TaskResult) -> bool:
     return isinstance(size, int) and not (size == 0 and task.total)
 
 
+def _held(task: TaskResult) -> int:
+    """Items the task holds a sample for (`TaskResult.held`, tolerant of counts a summary left null)."""
+    repeats = task.repeats if isinstance(task.repeats, int) and task.repeats > 0 else 1
+    return (int(task.total or 0) + int(task.failed or 0)) // repeats
+
+
 def coverage(tasks: dict[str, TaskResult]) -> tuple[int, int | None, str]:
     """(items scored, items the tasks hold or None if a summary predates `available`, display text).
 
-    "312 of 4,238" marks a subset (a `--limit` or interrupted run); a full run reads "4,238".
+    "312 of 4,238" marks a subset (a `--limit` or interrupted run); a full run reads "4,238". An item
+    counts once however many samples it has, and whether its generation failed or not.
     """
-    items = sum(int(t.total or 0) for t in tasks.values())
+    items = sum(_held(t) for t in tasks.values())
     known = bool(tasks) and all(_known_size(t) for t in tasks.values())
     of = sum(int(t.available) for t in tasks.values()) if known else None
     text = f"{items:,} of {of:,}" if of is not None and items < of else f"{items:,}"
     return items, of, text
 
 
-def measured_row(run: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """One measured run as a board row: what ran, how much of its tasks, and its cells."""
+def measured_row(run: dict[str, Any], n_boot: int = 1000, seed: int = 0, exclude_failed: bool = False) -> dict[str, Any]:
+    """One measured run as a board row: what ran, how much of its tasks, how many failed, its cells, its errors."""
     summary = _summary(run)
     items, items_of, items_text = coverage(summary.tasks)
     return {
@@ -126,18 +151,43 @@ def measured_row(run: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict
         "items": items, "items_of": items_of, "coverage": items_text,
         "backend": (summary.backend or {}).get("backend"), "finished_at": summary.finished_at or None,
         "outcomes_from": sorted(set((run.get("outcome_origin") or {}).values())),
-        "cells": run_cells(run, n_boot=n_boot, seed=seed),
+        "failed": sum(int(t.failed or 0) for t in summary.tasks.values()),
+        "baseline": False, "vs": None,
+        "cells": run_cells(run, n_boot=n_boot, seed=seed, exclude_failed=exclude_failed),
+        "taxonomy": run_taxonomy(summary.tasks, exclude_failed=exclude_failed),
     }
+
+
+def add_paired(rows: list[dict[str, Any]], runs: list[dict[str, Any]], baseline: str | None,
+               exclude_failed: bool, n_boot: int, seed: int) -> None:
+    """Mark baseline rows and give every compared row's cells their paired difference (`cell["paired"]`)."""
+    plan = baselines(runs, baseline)
+    by_id = {r["id"]: r for r in runs}
+    row_of = {r["id"]: r for r in rows}
+    for run_id, base_id in plan.items():
+        row, base = row_of[run_id], row_of[base_id]
+        base["baseline"] = True
+        row["vs"] = base["label"]
+        keys = [k for k in row["cells"] if k in base["cells"]]
+        found = paired_cells(by_id[run_id], by_id[base_id], keys, exclude_failed=exclude_failed,
+                             n_boot=n_boot, seed=seed)
+        for key, entry in found.items():
+            row["cells"][key]["paired"] = entry
 
 
 def make_board(runs: list[dict[str, Any]], name: str, references: list[dict[str, Any]] | None = None,
                reference_only_columns: dict[str, str] | None = None, n_boot: int = 1000, seed: int = 0,
-               generated_at: str = "", sort: str | None = None) -> dict[str, Any]:
+               generated_at: str = "", sort: str | None = None, baseline: str | None = None,
+               exclude_failed: bool = False) -> dict[str, Any]:
     """The board as plain data: columns, sorted rows (measured first), primary sort key, interval notes.
 
     `sort` names the column to rank by (a measured column key); by default the headline rule of `primary_key`.
+    `baseline` names the row (id or label) every other row is compared with item by item; without it,
+    checkpoint rows are compared with their training run's start. `exclude_failed` builds the figure
+    without failed generations instead of the headline (failed = wrong).
     """
-    rows = [measured_row(r, n_boot=n_boot, seed=seed) for r in runs]
+    rows = [measured_row(r, n_boot=n_boot, seed=seed, exclude_failed=exclude_failed) for r in runs]
+    add_paired(rows, runs, baseline, exclude_failed, n_boot, seed)
     refs = [dict(r) for r in (references or [])]
     measured_keys = {k for r in rows for k in r["cells"]}
     allowed = set(measured_keys)
@@ -154,8 +204,11 @@ def make_board(runs: list[dict[str, Any]], name: str, references: list[dict[str,
             raise UserError(f"--sort {sort!r} is not a measured column of this board; "
                             f"choose one of: {', '.join(c['key'] for c in columns if c['key'] in measured_keys)}")
         key = sort
-    notes = ["Accuracies are fractions of scored items; generation failures are excluded (see each run's "
-             "summary.json `failed`).",
+    failed_note = ("FAILED GENERATIONS EXCLUDED (--exclude-failed): accuracies are fractions of the items a "
+                   "model answered; the headline figure counts failed generations as wrong." if exclude_failed else
+                   "Accuracies count a failed generation (backend error, timeout) as wrong, as BFCL's evaluator "
+                   "does; `failed` says how many; `--exclude-failed` builds the other figure.")
+    notes = [failed_note,
              "95% intervals: Wilson for a single category; percentile bootstrap over items (each category "
              f"resampled separately, {n_boot} resamples, seed {seed}) for weighted aggregates."]
     if any(c.get("complete") is False for r in rows for c in r["cells"].values()):
@@ -166,9 +219,15 @@ def make_board(runs: list[dict[str, Any]], name: str, references: list[dict[str,
         notes.append("Rows whose items read 'k of N' were measured on a subset of their tasks (the first items of "
                      "each, `--limit`, or an interrupted run): their figures estimate the full benchmark's, within "
                      "the intervals shown.")
+    if any(r["baseline"] for r in rows):
+        notes.append(PAIRED_NOTE)
+    if any(r["taxonomy"] for r in rows):
+        notes.append(TAXONOMY_NOTE)
     if refs:
         notes.append("Reference rows are figures reported by papers or public boards, not measured here; "
                      "protocols differ in places (see each row's source), so they are never ranked with measured rows.")
     return {"schema": BOARD_SCHEMA, "name": name, "generated_at": generated_at, "primary": key,
+            "exclude_failed": exclude_failed, "baseline": find_row(runs, baseline)["id"] if baseline is not None else None,
+            "taxonomy_categories": [list(c) for c in CATEGORIES],
             "bootstrap": {"n_boot": n_boot, "seed": seed, "alpha": ALPHA}, "columns": columns,
             "rows": sort_rows(rows + refs, key), "notes": notes}

@@ -44,15 +44,20 @@ def write_board(board: dict[str, Any], out_dir: Path) -> dict[str, Path]:
 
 def build_board_files(result_dirs: list[Path | str], out_dir: Path | str, name: str | None = None,
                       references: bool = False, n_boot: int = 1000, seed: int = 0,
-                      sort: str | None = None) -> dict[str, Any]:
-    """Read every run under `result_dirs`, write board.json, README.md, board.csv and index.html to `out_dir`."""
+                      sort: str | None = None, baseline: str | None = None,
+                      exclude_failed: bool = False) -> dict[str, Any]:
+    """Read every run under `result_dirs`, write board.json, README.md, board.csv and index.html to `out_dir`.
+
+    `baseline` (a row's id or label) and `exclude_failed` are `make_board`'s.
+    """
     if n_boot < 10:
         raise UserError("--n-boot must be at least 10")
     runs = collect([Path(p) for p in result_dirs])
     board = make_board(runs, name=name or Path(out_dir).name,
                        references=reference_rows() if references else None,
                        reference_only_columns=REFERENCE_ONLY_COLUMNS if references else None,
-                       n_boot=n_boot, seed=seed, generated_at=time.strftime("%Y-%m-%d %H:%M:%S%z"), sort=sort)
+                       n_boot=n_boot, seed=seed, generated_at=time.strftime("%Y-%m-%d %H:%M:%S%z"), sort=sort,
+                       baseline=baseline, exclude_failed=exclude_failed)
     write_board(board, Path(out_dir))
     return board
 

@@ -1,12 +1,16 @@
 """Find run summaries on disk and read their per-item outcomes (the I/O side of a board).
 
 A RESULT_DIR may be one run directory (summary.json), a parent of many, or a
-training output dir whose checkpoints hold `checkpoint-N/eval/summary.json`.
-Outcomes (0/1 per scored item) come from samples/*.jsonl so bootstrap
-intervals resample real items; when the sample file no longer matches the
-summary's counts (or is gone, or unreadable) the counts themselves are used: a
-within-category bootstrap of 0/1 outcomes has the same distribution either way
-(only the count matters), so the interval is equally valid.
+training output dir whose checkpoints hold `checkpoint-N/eval/summary.json`
+(and, optionally, the starting model's evaluation in `base/eval`).
+Outcomes (0/1 per sample) come from samples/*.jsonl through
+`RunStore.outcomes`, so bootstrap intervals resample real items; when the
+sample file no longer matches the summary's counts (or is gone, or
+unreadable) the counts themselves are used: a within-category bootstrap of
+0/1 outcomes has the same distribution either way (only the count matters),
+so the interval is equally valid. Paired comparisons need more than counts,
+the items' ids: those come from the same files, and only where they match
+the counts (else the board says "unpaired").
 
 A summary is a file anyone may have edited: every field a board reads is
 type-checked first (`check_summary`), so a wrong type is one line naming the
@@ -21,7 +25,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness.records import SUMMARY_SCHEMA, RunSummary
+from harness.records import SUMMARY_SCHEMA, RunSummary, SampleRecord, TaskResult
 from harness.rundir.store import RunStore
 from harness.types import UserError
 
@@ -52,21 +56,48 @@ def checkpoint_of(run_dir: Path) -> tuple[str, int] | None:
     return None
 
 
-def task_outcomes(run_dir: Path, task: str, counts: dict[str, Any]) -> tuple[list[int], str]:
-    """Per-item 0/1 outcomes of `task` and where they came from ("samples" or "counts")."""
-    correct, total = int(counts.get("correct") or 0), int(counts.get("total") or 0)
+def _slim(rec: dict[str, Any], task: str) -> SampleRecord:
+    """What pairing and failure accounting read of a sample line (not its text: boards hold many runs)."""
+    return SampleRecord(id=rec["id"], task=task, repeat=rec.get("repeat") if isinstance(rec.get("repeat"), int) else 0,
+                        valid=bool(rec.get("valid")), error_type=rec.get("error_type") if isinstance(
+                            rec.get("error_type"), str) else None, backend_error=rec.get("backend_error") or None)
+
+
+def task_records(store: RunStore, task: str, result: TaskResult) -> list[SampleRecord] | None:
+    """The task's samples (slim), or None when they are gone or no longer match the summary's counts.
+
+    Only samples that agree with the counts the cells show may be paired item by item; otherwise
+    the cell says "unpaired" rather than compare something other than what it displays.
+    """
     try:
-        records = [r for r in RunStore(run_dir).load(task, repair=False) if not r.get("backend_error")]
-    except UserError:  # no readable sample line: the counts stand in
-        records = []
-    outcomes = [1 if r.get("valid") else 0 for r in records]
-    if len(outcomes) == total and sum(outcomes) == correct:
-        return outcomes, "samples"
-    return [1] * correct + [0] * (total - correct), "counts"
+        records = [_slim(r, task) for r in store.load(task, repair=False)]  # a board never rewrites a run
+    except UserError:
+        return None
+    failed = sum(1 for r in records if r.failed)
+    correct = sum(1 for r in records if r.valid and not r.failed)
+    if (correct, len(records) - failed, failed) != (int(result.correct or 0), int(result.total or 0),
+                                                    int(result.failed or 0)):
+        return None
+    return records
+
+
+def base_of(run_dir: Path) -> str | None:
+    """The training run's name when `run_dir` is `<train>/base/eval` beside `checkpoint-N` folders (the start)."""
+    train = run_dir.parent.parent
+    if run_dir.name == "eval" and run_dir.parent.name == "base" and any(
+            _CKPT.match(p.name) for p in train.iterdir() if p.is_dir()):
+        return train.name
+    return None
 
 
 def load_run(summary_path: Path) -> dict[str, Any] | None:
-    """One run for `board.make_board` (its summary a `RunSummary`); None if the file is not a harness summary."""
+    """One run for `board.make_board` (its summary a `RunSummary`); None if the file is not a harness summary.
+
+    Besides the summary it holds, per task, the 0/1 outcomes the interval bootstrap resamples under
+    either rule for failed generations (`outcomes`: wrong, the headline; `outcomes_excl_failed`),
+    read by `RunStore.outcomes`, and the slim sample records (`records`, None where they do not
+    match the counts) that paired comparisons read by item id.
+    """
     try:
         data = json.loads(Path(summary_path).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
@@ -76,19 +107,29 @@ def load_run(summary_path: Path) -> dict[str, Any] | None:
     check_summary(data, summary_path)
     summary = RunSummary.from_json(data)
     run_dir = Path(summary_path).parent
+    store = RunStore(run_dir)
+    outcomes, excl, records, origins = {}, {}, {}, {}
+    for task, result in summary.tasks.items():
+        correct, total, failed = int(result.correct or 0), int(result.total or 0), int(result.failed or 0)
+        outcomes[task] = store.outcomes(task, correct, total + failed)
+        excl[task] = store.outcomes(task, correct, total)
+        records[task] = task_records(store, task, result)
+        origins[task] = "samples" if records[task] is not None else "counts"
     ckpt = checkpoint_of(run_dir)
-    outcomes, origins = {}, {}
-    for task, counts in (data.get("tasks") or {}).items():
-        outcomes[task], origins[task] = task_outcomes(run_dir, task, counts)
+    base = None if ckpt else base_of(run_dir)
     if ckpt:
         group, step = ckpt
         run_id, label = f"{group}/checkpoint-{step}", f"{group} @ step {step}"
+    elif base:
+        group, step = base, 0
+        run_id, label = f"{group}/base", f"{group} @ base"
     else:
         group, step = None, None
         run_id, label = run_dir.name, run_dir.name
-    unit = run_dir.parent.parent if ckpt else run_dir  # the training run or the eval run
+    unit = run_dir.parent.parent if (ckpt or base) else run_dir  # the training run or the eval run
     return {"id": run_id, "label": label, "model": summary.model or "", "run_group": group, "step": step,
-            "source": str(run_dir), "parent": unit.resolve().parent.name, "summary": summary, "outcomes": outcomes, "outcome_origin": origins}
+            "base": bool(base), "source": str(run_dir), "parent": unit.resolve().parent.name, "summary": summary,
+            "outcomes": outcomes, "outcomes_excl_failed": excl, "records": records, "outcome_origin": origins}
 
 
 def _count(value: Any) -> bool:
@@ -158,5 +199,5 @@ def collect(result_dirs: list[Path]) -> list[dict[str, Any]]:
                 run["label"] = run["id"]
             else:
                 run["run_group"] = f"{run['parent']}/{run['run_group']}"
-                run["label"] = f"{run['run_group']} @ step {run['step']}"
+                run["label"] = f"{run['run_group']} @ " + ("base" if run.get("base") else f"step {run['step']}")
     return runs

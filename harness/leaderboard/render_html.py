@@ -29,6 +29,8 @@ td.txt,th.txt{text-align:left}tr.ref td{background:#fbf6e6;font-style:italic;col
 .badge{display:inline-block;font-size:10px;font-style:normal;background:#c9a227;color:#fff;border-radius:3px;padding:0 4px;margin-right:4px}
 .incomplete{color:#8a8f99}.ci{color:#777;font-size:11px;margin-left:3px}th.sorted{background:#cfd9ea}
 .chart{margin:6px 0 18px;overflow-x:auto}.legend{font-size:12px}.legend span{margin-right:12px;white-space:nowrap}
+.delta{display:block;font-size:11px;color:#4a5568}.delta.unpaired{color:#999}
+table.taxonomy td:first-child,table.taxonomy th:first-child{text-align:left}
 .sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
 """
 
@@ -47,11 +49,21 @@ for (const part of decodeURIComponent(location.hash.slice(1)).split('&')){
 }
 const pct = x => (x === null || x === undefined) ? '' : (100 * x).toFixed(2);
 const acc = (r, k) => { const c = r.cells[k]; return c && c.accuracy !== null && c.accuracy !== undefined ? c.accuracy : null; };
-const LEAD = [['label', 'run'], ['model', 'model'], ['step', 'step'], ['coverage', 'items']];
+const LEAD = [['label', 'run'], ['model', 'model'], ['step', 'step'], ['coverage', 'items'], ['failed', 'failed'], ['vs', 'Δ vs']];
 const hasStep = data.rows.some(r => r.step !== null && r.step !== undefined);
 const hasCov = data.rows.some(r => r.coverage);
-const lead = LEAD.filter(l => (l[0] !== 'step' || hasStep) && (l[0] !== 'coverage' || hasCov));
-const NUMERIC_LEAD = {step: 'step', coverage: 'items'};  // lead columns sorted by a number, not their text
+const hasVs = data.rows.some(r => r.baseline);
+const lead = LEAD.filter(l => (l[0] !== 'step' || hasStep) && (l[0] !== 'coverage' || hasCov) && (l[0] !== 'vs' || hasVs));
+const NUMERIC_LEAD = {step: 'step', coverage: 'items', failed: 'failed'};  // lead columns sorted by a number, not their text
+const sgn = x => (x >= 0 ? '+' : '') + (100 * x).toFixed(1);
+// the paired difference against the row's baseline, as render_md.paired_text writes it
+function pairedText(cell){
+  const e = cell.paired; if (!e) return '';
+  if (e.unpaired !== undefined) return 'Δ unpaired';
+  const p = e.p < 0.001 ? 'p<0.001' : 'p=' + Number(e.p.toPrecision(2));
+  return 'Δ ' + sgn(e.delta) + ' [' + sgn(e.ci95[0]) + ', ' + sgn(e.ci95[1]) + '] ' + p + (cell.total && e.n_items < cell.total ? ' on ' + e.n_items + ' common' : '');
+}
+const leadText = (r, key) => key === 'vs' ? (r.baseline ? 'baseline' : (r.vs || '')) : (r[key] === null || r[key] === undefined ? '' : String(r[key]));
 
 function el(tag, attrs, text){ const e = document.createElement(tag); for (const k in (attrs||{})) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
 function sv(tag, attrs, text){ const e = document.createElementNS(NS, tag); for (const k in (attrs||{})) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
@@ -89,7 +101,7 @@ function renderTable(){
     for (const l of lead){
       const td = el('td', {'class': 'txt'});
       if (l[0] === 'label' && r.reference){ td.appendChild(el('span', {'class': 'badge', title: r.source || ''}, 'REF')); td.title = (r.source || '') + (r.note ? ' — ' + r.note : ''); }
-      td.appendChild(document.createTextNode(r[l[0]] === null || r[l[0]] === undefined ? '' : String(r[l[0]])));
+      td.appendChild(document.createTextNode(leadText(r, l[0])));
       tr.appendChild(td);
     }
     for (const c of data.columns){
@@ -98,7 +110,9 @@ function renderTable(){
         td.appendChild(document.createTextNode(pct(cell.accuracy) + (cell.complete === false ? '*' : '')));
         if (cell.complete === false) td.classList.add('incomplete');
         if (cell.ci95) td.appendChild(el('span', {'class': 'ci'}, '[' + (100*cell.ci95[0]).toFixed(1) + '–' + (100*cell.ci95[1]).toFixed(1) + ']'));
-        td.title = (cell.total ? 'n=' + cell.total + ', ' : '') + (cell.ci95 ? '95% CI ' + pct(cell.ci95[0]) + '–' + pct(cell.ci95[1]) + ' (' + cell.method + ')' : cell.method || '') + (cell.complete === false ? '; incomplete: categories not run count 0' : '');
+        td.title = (cell.total ? 'n=' + cell.total + ', ' : '') + (cell.ci95 ? '95% CI ' + pct(cell.ci95[0]) + '–' + pct(cell.ci95[1]) + ' (' + cell.method + ')' : cell.method || '') + (cell.complete === false ? '; incomplete: categories not run count 0' : '') + (cell.failed ? '; ' + cell.failed + ' failed generations' : '');
+        if (cell.paired){ const e = cell.paired; td.appendChild(el('span', {'class': 'delta' + (e.unpaired !== undefined ? ' unpaired' : '')}, pairedText(cell)));
+          td.title += '; vs ' + e.vs + ': ' + (e.unpaired !== undefined ? 'unpaired (' + e.unpaired + ')' : pairedText(cell) + ' (' + e.test + ', ' + e.n_items + ' common items)'); }
       } else td.textContent = '–';
       tr.appendChild(td);
     }
@@ -198,8 +212,26 @@ document.body.setAttribute('data-rendered', String(data.rows.length));
 """
 
 
+def taxonomy_html(board: dict[str, Any]) -> str:
+    """Static tables (no script needed): per benchmark, each measured row's wrong answers by cause (percent)."""
+    rows = [r for r in board["rows"] if not r.get("reference") and r.get("taxonomy")]
+    cats = board.get("taxonomy_categories") or []
+    parts = []
+    for bench in sorted({b for r in rows for b in r["taxonomy"]}):
+        head = "".join(f"<th>{html.escape(label)}</th>" for _, label in cats)
+        body = "".join(
+            f"<tr><td>{html.escape(r['label'])}</td><td>{r['taxonomy'][bench]['wrong']}</td>"
+            + "".join(f"<td>{100 * r['taxonomy'][bench]['shares'][k]:.1f}</td>" for k, _ in cats) + "</tr>"
+            for r in rows if bench in r["taxonomy"])
+        parts.append(f"<h3>{html.escape(bench)}</h3><table class=\"taxonomy\" data-benchmark=\"{html.escape(bench)}\">"
+                     f"<thead><tr><th>run</th><th>wrong</th>{head}</tr></thead><tbody>{body}</tbody></table>")
+    if not parts:
+        return ""
+    return "<h2>Failure taxonomy (% of wrong answers)</h2>" + "".join(parts)
+
+
 def render_html(board: dict[str, Any]) -> str:
-    name = html.escape(board["name"])
+    name = html.escape(board["name"]) + (" (failed generations EXCLUDED)" if board.get("exclude_failed") else "")
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in board.get("notes", []))
     meta = f"Sorted by <code>{html.escape(str(board.get('primary')))}</code>"
     if board.get("generated_at"):
@@ -221,6 +253,7 @@ rows</label></div>
 <div id="bars" class="chart"></div>
 <h2>Accuracy vs training step</h2>
 <div id="curves"></div>
+{taxonomy_html(board)}
 <script type="application/json" id="board-data">{json_for_html(board)}</script>
 <script>{JS}</script>
 </body></html>
