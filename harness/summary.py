@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.aggregation import benchmark_cells
 from harness.records import SampleRecord, TaskResult
-from harness.stats.intervals import wilson
+from harness.stats.intervals import bootstrap, wilson
 
 
 def _records(records: Iterable[SampleRecord | dict[str, Any]]) -> list[SampleRecord]:
@@ -38,14 +38,16 @@ def task_summary(records: Iterable[SampleRecord | dict[str, Any]]) -> TaskResult
     correct = sum(1 for r in scored if r.valid)
     total = len(scored)
     failed = len(recs) - total
-    lo, hi = wilson(correct, total + failed)
     errors = Counter(r.error_type or "none" for r in scored if not r.valid)
     if failed:
         errors["generation_failed"] = failed
-    per_item: dict[str, list[int]] = {}
-    for r in recs:
-        per_item.setdefault(r.id, []).append(1 if r.valid and not r.failed else 0)
+    per_item = _per_item(recs)
     repeats = max((len(v) for v in per_item.values()), default=1)
+    if repeats > 1:  # samples of one item are not independent: resample items, each with its mean
+        means = [sum(v) / len(v) for v in per_item.values()]
+        lo, hi = bootstrap({"items": means}, lambda g: sum(g["items"]) / len(g["items"]), n_boot=1000, seed=0)
+    else:
+        lo, hi = wilson(correct, total + failed)
     return TaskResult(
         correct=correct,
         total=total,
@@ -62,9 +64,18 @@ def task_summary(records: Iterable[SampleRecord | dict[str, Any]]) -> TaskResult
     )
 
 
-def outcomes_of(records: Iterable[SampleRecord | dict[str, Any]]) -> list[int]:
-    """Per-sample 0/1 outcomes, a failed generation counting 0 (the headline's rule)."""
-    return [1 if r.valid and not r.failed else 0 for r in _records(records)]
+def _per_item(recs: list[SampleRecord]) -> dict[str, list[int]]:
+    """id -> 0/1 outcome of each of its samples, a failed generation counting 0 (the headline's rule)."""
+    out: dict[str, list[int]] = {}
+    for r in recs:
+        out.setdefault(r.id, []).append(1 if r.valid and not r.failed else 0)
+    return out
+
+
+def outcomes_of(records: Iterable[SampleRecord | dict[str, Any]]) -> list[float]:
+    """Per-item outcomes for the aggregates' bootstrap: 0/1, or with `--repeats` the item's share of right
+    samples (so the bootstrap resamples items, not correlated samples of one item)."""
+    return [sum(v) / len(v) if len(v) > 1 else v[0] for v in _per_item(_records(records)).values()]
 
 
 def benchmark_aggregates(per_task: dict[str, TaskResult], outcomes: dict[str, list[int]] | None = None,

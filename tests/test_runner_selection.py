@@ -110,3 +110,18 @@ def test_summary_records_provenance(tmp_path):
     assert on_disk["provenance"] == p
     again = run(None, cfg(tmp_path))  # re-summarizing keeps what the generating run recorded
     assert again.provenance == p
+
+
+def test_repeats_interval_resamples_items_not_samples(tmp_path):
+    """Four identical samples of each item add no information: the interval is that of 10 items, not 40 samples."""
+    from harness.stats.intervals import wilson
+    from harness.summary import outcomes_of
+
+    summary = run(OkBackend(), cfg(tmp_path, repeats=4, gen=GenParams(temperature=1.0)))
+    t = summary.tasks["test:echo"]
+    assert t.accuracy == 0.5 and t.flip_rate == 0.0 and t.pass_at_k == 0.5
+    lo, hi = t.ci95
+    wlo, whi = wilson(20, 40)
+    assert hi - lo > 1.5 * (whi - wlo)
+    records = RunStore(tmp_path / "run").load("test:echo")
+    assert outcomes_of(records) == [1, 0] * 5  # one outcome per item for the aggregates' bootstrap
