@@ -27,6 +27,30 @@ class Task(Protocol):
     def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored: ...
 
 
+class OwnMessagesTask:
+    """Base of a task in one prompt format whose prompt is each sample's own chat messages.
+
+    A subclass sets `name`, `formats = (THE_FORMAT,)` and `format_note` (what that format is, for the
+    refusal of another one), and calls `check_format` from its `score`.
+    """
+
+    name: str
+    formats: tuple[str, ...]
+    format_note: str
+
+    def check_format(self, fmt: str) -> None:
+        """Refuse a prompt format other than the task's one."""
+        if fmt != self.formats[0]:
+            raise UserError(
+                f"task {self.name} supports only the {self.formats[0]!r} format ({self.format_note}), not {fmt!r}"
+            )
+
+    def prompt(self, sample: Sample, fmt: str) -> Prompt:
+        """The sample's own messages (copies, so the sample stays as loaded)."""
+        self.check_format(fmt)
+        return Prompt(messages=[dict(m) for m in sample.messages])
+
+
 # Modules that register their tasks at import time.
 TASK_MODULES = [
     "harness.bfcl.tasks",

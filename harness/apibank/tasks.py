@@ -17,8 +17,8 @@ from typing import Any
 from harness import tasks as registry
 from harness.apibank import data
 from harness.apibank.toolrl_protocol import judge_toolrl
-from harness.records import Prompt, Scored
-from harness.types import Sample, UserError
+from harness.records import Scored
+from harness.types import Sample
 
 FORMAT = "toolrl"
 NATIVE_DIR = "apibank-toolrl"  # run-dir subfolder with `rest score apibank` input files
@@ -29,10 +29,11 @@ def _items(level: int, root: str) -> tuple[dict[str, Any], ...]:
     return tuple(data.load_level(level, root))
 
 
-class ToolRLLevel:
+class ToolRLLevel(registry.OwnMessagesTask):
     """One level of the ToolRL/ResT processed split."""
 
     formats = (FORMAT,)
+    format_note = "the ToolRL/ResT prompt"
 
     def __init__(self, level: int):
         self.level = level
@@ -51,13 +52,9 @@ class ToolRLLevel:
             for it in items
         ]
 
-    def prompt(self, sample: Sample, fmt: str) -> Prompt:
-        _check_format(self.name, fmt)
-        return Prompt(messages=[dict(m) for m in sample.messages])
-
     def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored:
         """ToolRL reads only the text; native `tool_calls` are ignored, as in their vLLM pipeline."""
-        _check_format(self.name, fmt)
+        self.check_format(fmt)
         verdict = judge_toolrl(completion or "", sample.ground_truth)
         parsed = verdict.detail["parsed"]
         verdict.detail = {
@@ -81,11 +78,6 @@ class ToolRLLevel:
         ]
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         return path
-
-
-def _check_format(task: str, fmt: str) -> None:
-    if fmt != FORMAT:
-        raise UserError(f"task {task} supports only the {FORMAT!r} format (the ToolRL/ResT prompt), not {fmt!r}")
 
 
 for _level in data.LEVELS:

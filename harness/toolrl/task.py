@@ -25,11 +25,11 @@ from typing import Any
 
 from harness import tasks as registry
 from harness.apibank.toolrl_protocol import judge_toolrl, parse_toolrl, score_toolrl
-from harness.records import Prompt, Scored
+from harness.records import Scored
 from harness.toolrl.data import ALIASES, load_rows, resolve
 from harness.toolrl.reward import assistant_text, format_ok, gt_answer, toolrl_reward
 from harness.toolrl.schedule import RewardConfig
-from harness.types import Sample, UserError, Verdict
+from harness.types import Sample, Verdict
 
 FORMAT = "toolrl"
 PREFIX = "toolrl:"
@@ -92,10 +92,11 @@ def judge(completion: str, ground_truth: str) -> Verdict:
     return Verdict(valid=bool(valid), error_type=error, errors=[error] if error else [], detail=detail)
 
 
-class ToolRLTask:
+class ToolRLTask(registry.OwnMessagesTask):
     """One ToolRL-format file as an evaluation task."""
 
     formats = (FORMAT,)
+    format_note = "the row's own ToolRL prompt"
 
     def __init__(self, name: str, spec: str) -> None:
         self.name = name
@@ -109,13 +110,9 @@ class ToolRLTask:
             for r in _rows(self.path)
         ]
 
-    def prompt(self, sample: Sample, fmt: str) -> Prompt:
-        _check_format(self.name, fmt)
-        return Prompt(messages=[dict(m) for m in sample.messages])
-
     def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored:
         """Reads the text only (the ToolRL protocol); native `tool_calls` are ignored."""
-        _check_format(self.name, fmt)
+        self.check_format(fmt)
         verdict = judge(completion or "", sample.ground_truth)
         return Scored(verdict=verdict, decoded=parse_toolrl(assistant_text(completion or "")),
                       extra={k: verdict.detail[k] for k in ("format_ok", "exact", "correctness")})
@@ -141,11 +138,6 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "valid": sum(1 for r in rows if r.get("valid")) / n if n else None,
         "correctness_mean": sum(corr) / len(corr) if corr else None,
     }
-
-
-def _check_format(task: str, fmt: str) -> None:
-    if fmt != FORMAT:
-        raise UserError(f"task {task} supports only the {FORMAT!r} format (the row's own ToolRL prompt), not {fmt!r}")
 
 
 registry.register("toolrl:test", lambda: ToolRLTask("toolrl:test", "toolrl:test"))

@@ -48,18 +48,16 @@ class OriginalTask:
         return Path(self._root)
 
     def samples(self) -> list[Sample]:
-        out = []
-        for x in _test_items(str(self.root()), self.level):
-            out.append(
-                Sample(
-                    id=f"{x['file']}#{x['id']}",
-                    task=self.name,
-                    messages=[{"role": "system", "content": x["instruction"]}, {"role": "user", "content": x["input"]}],
-                    ground_truth=x["expected_output"],
-                    meta={"file": x["file"], "sample_id": x["id"], "level": self.level},
-                )
-            )
-        return out
+        return [
+            self._sample(x, f"{x['file']}#{x['id']}", x["expected_output"],
+                         {"file": x["file"], "sample_id": x["id"], "level": self.level})
+            for x in _test_items(str(self.root()), self.level)
+        ]
+
+    def _sample(self, item: dict[str, Any], sample_id: str, ground_truth: str, meta: dict[str, Any]) -> Sample:
+        """One test item as a sample: its `instruction` is the system message, its `input` the user message."""
+        messages = [{"role": "system", "content": item["instruction"]}, {"role": "user", "content": item["input"]}]
+        return Sample(id=sample_id, task=self.name, messages=messages, ground_truth=ground_truth, meta=meta)
 
     def prompt(self, sample: Sample, fmt: str) -> Prompt:
         if fmt != FORMAT:
@@ -87,18 +85,11 @@ class Level3Task(OriginalTask):
     def samples(self) -> list[Sample]:
         from harness.apibank.original.level3 import test_data
 
-        out = []
-        for x in test_data(self.root(), "level-3-batch-inf.json"):
-            out.append(
-                Sample(
-                    id=f"level-3#{x['sample_id']}.{x['api_id']}",
-                    task=self.name,
-                    messages=[{"role": "system", "content": x["instruction"]}, {"role": "user", "content": x["input"]}],
-                    ground_truth=x["output"],
-                    meta={"sample_id": x["sample_id"], "api_id": x["api_id"], "level": 3},
-                )
-            )
-        return out
+        return [
+            self._sample(x, f"level-3#{x['sample_id']}.{x['api_id']}", x["output"],
+                         {"sample_id": x["sample_id"], "api_id": x["api_id"], "level": 3})
+            for x in test_data(self.root(), "level-3-batch-inf.json")
+        ]
 
     def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored:
         from harness.apibank.original.level3 import judge_task_step, load_tasks

@@ -32,22 +32,21 @@ def search_text(name: str, description: str) -> str:
     return "".join(" " + c.lower() if c.isupper() else c for c in name).strip() + description
 
 
+def candidate(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """One API as ToolSearcher lists it: its declaration plus the text it is searched by."""
+    return {
+        "name": name,
+        "description": spec["description"],
+        "input_parameters": spec["input_parameters"],
+        "output_parameters": spec["output_parameters"],
+        "desc_for_search": search_text(name, spec["description"]),
+    }
+
+
 def candidates() -> list[dict[str, Any]]:
     """Every API except ToolSearcher, in the original's module-file order (sorted here)."""
-    out = []
-    for name, s in sorted(specs().items(), key=lambda kv: _module_name(kv[0])):
-        if name == "ToolSearcher":
-            continue
-        out.append(
-            {
-                "name": name,
-                "description": s["description"],
-                "input_parameters": s["input_parameters"],
-                "output_parameters": s["output_parameters"],
-                "desc_for_search": search_text(name, s["description"]),
-            }
-        )
-    return out
+    ordered = sorted(specs().items(), key=lambda kv: _module_name(kv[0]))
+    return [candidate(name, s) for name, s in ordered if name != "ToolSearcher"]
 
 
 def _module_name(name: str) -> str:
@@ -111,29 +110,39 @@ def rank(keywords: str, cands: list[dict[str, Any]], encode: Any = None) -> dict
     return best
 
 
-def best_match(keywords: str, encode: Any = None) -> Any:
-    """Level-1/2 ToolSearcher output: the best API; token APIs come paired with GetUserToken."""
-    cands = candidates()
+def best_candidate(keywords: str, cands: list[dict[str, Any]], encode: Any = None) -> dict[str, Any]:
+    """`rank`'s pick without its `desc_for_search`; no pick fails as the original's `None.pop(...)` does."""
     best = rank(keywords, cands, encode)
     if best is None:
         raise fail("'NoneType' object has no attribute 'pop'")
     best.pop("desc_for_search")
+    return best
+
+
+def best_match(keywords: str, encode: Any = None) -> Any:
+    """Level-1/2 ToolSearcher output: the best API; token APIs come paired with GetUserToken."""
+    cands = candidates()
+    best = best_candidate(keywords, cands, encode)
     if "token" in best["input_parameters"]:
         token_api = next(c for c in cands if c["name"] == "GetUserToken")
         return [token_api, best]
     return best
 
 
-@register
-class ToolSearcher(Api):
+class SearcherMixin:
+    """What the Level-1/2 and the Level-3 ToolSearcher share; listed before their API base class."""
+
     encoder: Any = None  # tests inject a deterministic encoder here
 
     def call(self, **kw: Any) -> dict[str, Any]:
         _model_dir() if self.encoder is None else None  # unavailable -> raise before anything is judged
-        return super().call(**kw)
+        return super().call(**kw)  # the API base class (next in the MRO) answers
 
+    def check(self, response: dict[str, Any], gold: dict[str, Any]) -> bool:
+        return response["output"] == gold["output"] and response["exception"] == gold["exception"]
+
+
+@register
+class ToolSearcher(SearcherMixin, Api):
     def run(self, keywords: str) -> Any:
         return best_match(keywords, self.encoder)
-
-    def check(self, response: dict, gold: dict) -> bool:
-        return response["output"] == gold["output"] and response["exception"] == gold["exception"]

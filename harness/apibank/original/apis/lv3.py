@@ -22,6 +22,7 @@ from typing import Any
 from harness.apibank.original.apis.base import words_overlap
 from harness.apibank.original.apis.info import calculate, valid_formula
 from harness.apibank.original.env import MissingArgument
+from harness.apibank.original.toolsearcher import SearcherMixin, best_candidate, candidate
 
 DT = "%Y-%m-%d %H:%M:%S"
 D = "%Y-%m-%d"
@@ -408,37 +409,14 @@ class UserMoviePreferences(Lv3Api):
 
 def lv3_candidates() -> list[dict[str, Any]]:
     """ToolSearcher's Level-3 library: every API but ToolSearcher, in module-file order (sorted here)."""
-    from harness.apibank.original.toolsearcher import search_text
-
-    out = []
-    for name, s in sorted(lv3_specs().items(), key=lambda kv: kv[1]["module"]):
-        if name == "ToolSearcher":
-            continue
-        keep = {"name": name, "description": s["description"], "input_parameters": s["input_parameters"], "output_parameters": s["output_parameters"]}
-        out.append(keep | {"desc_for_search": search_text(name, s["description"])})
-    return out
+    ordered = sorted(lv3_specs().items(), key=lambda kv: kv[1]["module"])
+    return [candidate(name, s) for name, s in ordered if name != "ToolSearcher"]
 
 
 @register
-class ToolSearcher(Lv3Api):
-    encoder: Any = None  # tests inject a deterministic encoder here
-
-    def call(self, **kw: Any) -> dict[str, Any]:
-        from harness.apibank.original.toolsearcher import _model_dir
-
-        _model_dir() if self.encoder is None else None  # unavailable -> raise before anything is judged
-        return super().call(**kw)
-
+class ToolSearcher(SearcherMixin, Lv3Api):
     def run(self, keywords: str) -> Any:
-        from harness.apibank.original.toolsearcher import rank
-
-        best = rank(keywords, lv3_candidates(), self.encoder)
-        if best is None:
-            raise Exception("'NoneType' object has no attribute 'pop'")
-        best.pop("desc_for_search")
+        best = best_candidate(keywords, lv3_candidates(), self.encoder)
         if "token" in best["input_parameters"]:  # no Level-3 API takes a token; the original would fail here
             raise Exception("'ToolSearcher' object has no attribute 'get_user_token_api'")
         return best
-
-    def check(self, response: dict[str, Any], gold: dict[str, Any]) -> bool:
-        return response["output"] == gold["output"] and response["exception"] == gold["exception"]
