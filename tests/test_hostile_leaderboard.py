@@ -90,6 +90,21 @@ def test_markdown_escapes_names_so_nothing_is_hidden_and_no_row_splits(hostile):
     assert md.splitlines()[0] == "# Leaderboard: &lt;!--board\\|"
 
 
+def test_a_hostile_baseline_and_taxonomy_stay_inert(hostile, tmp_path):
+    root = hostile[0].parent
+    out = tmp_path / "with-baseline"
+    board = build_board_files([root / "runs"], out, n_boot=20, baseline=NAMES[0])
+    assert board["baseline"] == NAMES[0] and sum(r["baseline"] for r in board["rows"]) == 1
+    md = (out / "README.md").read_text(encoding="utf-8")
+    assert "<!--" not in md and "<script" not in md
+    measured = _table_rows(md.split("## Failure taxonomy")[0])
+    vs = [r[4].strip() for r in measured if r[4].strip() not in ("Δ vs", "---")]
+    assert set(vs) == {"baseline", "a\\|&lt;!--hidden"}  # the Δ vs column names the baseline, escaped
+    page = (out / "index.html").read_text(encoding="utf-8")
+    head = page[: page.index('<script type="application/json"')]  # the taxonomy tables are static HTML
+    assert "<!--" not in head and "<script" not in head and '<table class="taxonomy"' in head
+
+
 def test_csv_neutralises_formulas_and_keeps_numbers_numeric(hostile):
     out, board = hostile
     rows = list(csv.reader(io.StringIO((out / "board.csv").read_text(encoding="utf-8"))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import struct
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.leaderboard.build import build_board_files
+from harness.leaderboard.render_md import paired_text
 from tests.test_leaderboard import APIBANK, BFCL, make_run, outs
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or (
@@ -104,6 +106,20 @@ def test_table_rows_drawn_by_script(board_dir, tmp_path):
     plotted = {k for r in board["rows"] if r.get("run_group") == "train" for k in r["cells"]}
     assert dom.count('class="point"') == 3 * len(plotted)
     assert dom.count('class="errbar"') >= expected + 3 * len(plotted)
+
+
+def test_paired_differences_failed_counts_and_taxonomy_on_the_page(board_dir, tmp_path):
+    out, board = board_dir
+    proc = chromium(tmp_path, "--dump-dom", (out / "index.html").as_uri())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    ckpt = next(r for r in board["rows"] if r["id"] == "train/checkpoint-15")
+    want = paired_text(ckpt["cells"]["apibank:level-1"])  # the script writes what the Markdown writes
+    assert want.startswith("Δ +") and f'<span class="delta">{html.escape(want, quote=False)}</span>' in dom
+    paired = sum(1 for r in board["rows"] for c in r["cells"].values() if "delta" in (c.get("paired") or {}))
+    assert paired and dom.count('class="delta"') == paired  # only the checkpoints after the first carry one
+    assert 'data-key="vs"' in dom and '<td class="txt">baseline</td>' in dom and 'data-key="failed"' in dom
+    assert dom.count('<table class="taxonomy"') == len({b for r in board["rows"] for b in r.get("taxonomy") or {}})
 
 
 def dom_rows(tmp_path, page: Path, fragment: str = "") -> list[tuple[str, str]]:

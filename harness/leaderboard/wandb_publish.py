@@ -14,7 +14,7 @@ MAX_BAR_CHARTS = 12
 
 
 def table_columns(board: dict[str, Any]) -> list[str]:
-    cols = ["row", "model", "reference", "run_group", "step", "items", "items_of"]
+    cols = ["row", "model", "reference", "run_group", "step", "items", "items_of", "failed", "baseline"]
     for c in board["columns"]:
         cols += [c["key"], f"{c['key']} lo", f"{c['key']} hi", f"{c['key']} n"]
     return cols
@@ -27,7 +27,7 @@ def table_rows(board: dict[str, Any]) -> list[list[Any]]:
     out = []
     for r in board["rows"]:
         line = [r["label"], r.get("model") or "", bool(r.get("reference")), r.get("run_group") or "", r.get("step"),
-                r.get("items"), r.get("items_of")]
+                r.get("items"), r.get("items_of"), r.get("failed"), bool(r.get("baseline"))]
         for c in board["columns"]:
             cell = r["cells"].get(c["key"]) or {}
             lo, hi = cell.get("ci95") or (None, None)
