@@ -78,7 +78,12 @@ class BfclTask:
                 history += f"<user> {content}\n{TOOLRL_USER_SUFFIX} </user>\n"
             elif message["role"] == "assistant":
                 history += f"\n{content}\n"
-        system = toolrl_system_prompt(functions)
+        # The handler lists each tool's `parameters["properties"]` (or {}), and its system prompt ends with a
+        # newline that ToolRL's training data's does not have: byte-identical to what its BFCL runs sent.
+        listed = [{"name": f["name"], "description": f.get("description", ""),
+                   "parameters": {"type": "object", "properties": (f.get("parameters") or {}).get("properties", {})}}
+                  for f in functions]
+        system = toolrl_system_prompt(listed) + "\n"
         return Prompt(messages=[{"role": "system", "content": system}, {"role": "user", "content": history.strip()}])
 
     def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored:
