@@ -24,6 +24,11 @@ from harness.types import UserError
 
 
 class HFBackend(BackendBase):
+    """`--backend hf`: a transformers model run in this process (CPU, CUDA or MPS).
+
+    Batches are length-sorted and share the prompts' common-prefix KV cache unless `--no-prefix-cache`.
+    """
+
     name = "hf"
 
     @classmethod

@@ -66,6 +66,12 @@ def chat_kwargs(prompt: Prompt, params: GenParams) -> dict[str, Any]:
 
 
 class LlamaCppBackend(BackendBase):
+    """`--backend llamacpp`: a GGUF model run in this process by llama-cpp-python.
+
+    Its chat template is the one stored in the GGUF; prompts run one after the other (a `Llama` is not
+    thread safe).
+    """
+
     name = "llamacpp"
 
     @classmethod

@@ -124,6 +124,12 @@ def _retry_after(headers: Any) -> float | None:
 
 
 class OpenAIBackend(BackendBase):
+    """`--backend openai`: a model served behind an OpenAI-compatible chat-completions endpoint.
+
+    Requests run `--concurrency` at a time; 429, 5xx, timeouts and connection errors are retried with backoff,
+    and a sample that still fails gets `Completion.error`.
+    """
+
     name = "openai"
 
     @classmethod

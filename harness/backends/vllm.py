@@ -73,6 +73,11 @@ def template_kwargs(prompt: Prompt) -> dict:
 
 
 class VLLMBackend(BackendBase):
+    """`--backend vllm`: a model run in this process by vLLM's offline engine (GPU machines).
+
+    All prompts of a call go to one `LLM.generate` call, as token ids rendered with the chat template.
+    """
+
     name = "vllm"
 
     @classmethod
