@@ -3,8 +3,6 @@
 TRL calls each reward function as `f(prompts, completions, **columns) -> list[float]`
 and logs each one apart (`rewards/toolrl_format`, `rewards/toolrl_correctness`);
 the maths is `harness.toolrl.reward`, so evaluation and training share one copy.
-`bfcl_ast_reward` scores one BFCL output with the harness checker, for training
-on BFCL-style items.
 """
 
 from __future__ import annotations
@@ -85,29 +83,3 @@ def make_trl_reward_funcs(
         return [p.correctness for p in _parts(prompts, completions, ground_truth, **kwargs)]
 
     return [toolrl_format, toolrl_correctness]
-
-
-def bfcl_ast_reward(
-    completion: str,
-    *,
-    category: str,
-    functions: Any,
-    possible_answer: Any,
-    fmt: str = "toolrl",
-    partial: bool = True,
-) -> float:
-    """BFCL AST reward: 1 when the harness checker accepts the output, else its partial credit in [0, 0.99]
-    (per-parameter accuracy of the expected calls), or 0 when `partial` is off.
-
-    Delegates to `harness.bfcl.scoring.score_output` so there is one copy of the checking logic;
-    `fmt` is the output format ("toolrl", "prompting" or "fc").
-    """
-    from harness.bfcl.checker import partial_credit
-    from harness.bfcl.scoring import score_output
-
-    verdict = score_output(
-        category=category, functions=functions, possible_answer=possible_answer, text=completion, fmt=fmt
-    )
-    if verdict.valid:
-        return 1.0
-    return float(partial_credit(verdict)) if partial else 0.0

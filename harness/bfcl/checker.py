@@ -185,19 +185,3 @@ def check_relevance(decoded: Any, category: str, decode_error: str | None = None
         errors=[f"Invalid syntax. Failed to decode AST when it should have. {decode_error or ''}".rstrip()],
         detail=detail,
     )
-
-
-def partial_credit(verdict: Verdict) -> float:
-    """A reward in [0, 1]: 1 iff valid, else the mean per-call parameter accuracy (< 1).
-
-    Each expected call scores (1 + params_ok) / (1 + params_total) when the
-    right function was called, 0 otherwise; the sum is divided by
-    max(#expected, #output) so missing and extra calls both cost.
-    """
-    if verdict.valid:
-        return 1.0
-    calls = verdict.detail.get("calls") or []
-    if not calls:
-        return 0.0
-    denom = max(verdict.detail.get("n_expected", len(calls)), verdict.detail.get("n_output", 0), 1)
-    return min(sum(call_score(c) for c in calls) / denom, 0.99)

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.bfcl.checker import check_ast, check_relevance, is_empty_output, partial_credit
+from harness.bfcl.checker import check_ast, check_relevance, is_empty_output
+from harness.bfcl.checker_call import call_score
 from harness.bfcl.java_types import convert_java
 from harness.bfcl.js_types import convert_js
 from harness.types import Verdict
@@ -143,6 +144,18 @@ def test_wrong_output_shape_and_relevance():
     assert check_relevance([{"f": {}}], "irrelevance").error_type == "irrelevance_error:decoder_success"
     assert check_relevance([{"f": {}}], "live_relevance").valid
     assert check_relevance([], "live_relevance").error_type == "relevance_error:decoder_failed"
+
+
+def partial_credit(verdict: Verdict) -> float:
+    """A reward in [0, 1] built from the verdict's diagnosis: 1 iff valid, else the mean per-call parameter
+    accuracy over max(#expected, #output) calls, capped below 1 (what a partial-credit reward would read)."""
+    if verdict.valid:
+        return 1.0
+    calls = verdict.detail.get("calls") or []
+    if not calls:
+        return 0.0
+    denom = max(verdict.detail.get("n_expected", len(calls)), verdict.detail.get("n_output", 0), 1)
+    return min(sum(call_score(c) for c in calls) / denom, 0.99)
 
 
 def test_partial_credit():

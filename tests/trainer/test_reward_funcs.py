@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 from harness.toolrl.schedule import RewardConfig
-from trainer.reward_funcs import bfcl_ast_reward, make_trl_reward_funcs
+from trainer.reward_funcs import make_trl_reward_funcs
 
 
 def test_trl_adapters():
@@ -43,29 +42,3 @@ def test_trl_adapter_redecodes_ids_with_special_tokens():
 
 
 # ---------------------------------------------------------------- BFCL AST reward (delegates to harness.bfcl)
-
-AREA = {
-    "name": "calc_area",
-    "description": "Area of a triangle.",
-    "parameters": {
-        "type": "dict",
-        "properties": {"base": {"type": "integer"}, "height": {"type": "integer"}, "unit": {"type": "string"}},
-        "required": ["base", "height"],
-    },
-}
-AREA_ANSWER = [{"calc_area": {"base": [10], "height": [5], "unit": ["units", ""]}}]
-
-
-def _call(params: dict) -> str:
-    return "<think>t</think>\n<tool_call>\n" + json.dumps({"name": "calc_area", "parameters": params}) + "\n</tool_call>"
-
-
-def test_bfcl_ast_reward_binary_and_partial():
-    kw = dict(category="simple_python", functions=[AREA], possible_answer=AREA_ANSWER)
-    assert bfcl_ast_reward(_call({"base": 10, "height": 5}), **kw) == 1.0
-    wrong = _call({"base": 10, "height": 6})
-    part = bfcl_ast_reward(wrong, **kw)
-    assert 0.0 < part < 1.0  # right function, one of two parameters right
-    assert bfcl_ast_reward(wrong, partial=False, **kw) == 0.0
-    assert bfcl_ast_reward("<think>t</think> no call", **kw) == 0.0
-    assert bfcl_ast_reward("calc_area(base=10, height=5)", fmt="prompting", **kw) == 1.0
