@@ -166,13 +166,8 @@ def print_toolrl_table(summary: dict[str, Any]) -> None:
 
 
 def run_original(args: argparse.Namespace) -> int:
-    try:
-        from harness.apibank.original import score as original
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("harness.apibank.original"):
-            raise UserError("--protocol original is not available in this build "
-                            "(harness.apibank.original.score is missing)") from exc
-        raise
+    from harness.apibank.original import score as original
+
     rows = []
     seen: dict[str, str] = {}
     for where, obj in read_jsonl(args.files):

@@ -11,7 +11,6 @@ Single-turn lines are scored with `scoring.score_output`; multi-turn lines
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -149,16 +148,11 @@ def _score_single(line: ResultLine, entry: dict, answer: list | None, fmt: str) 
 
 
 def _multi_turn_scorer():
-    try:
-        module = importlib.import_module("harness.bfcl.multi_turn.scoring")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("harness.bfcl.multi_turn", "harness.bfcl.multi_turn.scoring"):
-            raise
-        raise UserError("multi-turn scoring is not available in this build; score single-turn files only") from None
-    fn = getattr(module, "score_result_line", None)
-    if fn is None:
-        raise UserError("multi-turn scoring is not available (harness.bfcl.multi_turn.scoring lacks score_result_line)")
-    return fn
+    from harness.bfcl.multi_turn.scoring import (
+        score_result_line,  # loaded only when a file holds multi-turn lines
+    )
+
+    return score_result_line
 
 
 def category_counts(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:

@@ -88,16 +88,10 @@ def test_missing_file(tmp_path):
         _run([str(tmp_path / "nope.json")])
 
 
-def test_multi_turn_lines_delegate_or_fail_clearly(tmp_path):
+def test_multi_turn_lines_delegate_to_the_multi_turn_scorer(tmp_path):
     f = _write(tmp_path / "mt.json", [{"id": "multi_turn_base_0", "result": [[["cd(folder='x')"]]]}])
-    try:
-        import harness.bfcl.multi_turn.scoring  # noqa: F401
-    except ModuleNotFoundError:
-        with pytest.raises(UserError, match="multi-turn scoring is not available"):
-            _run([str(f)])
-    else:
-        rows = score_lines(read_result_files([f]))
-        assert rows[0]["category"] == "multi_turn_base"
+    rows = score_lines(read_result_files([f]))
+    assert rows[0]["category"] == "multi_turn_base" and rows[0]["valid"] is False
 
 
 def test_fc_format_reads_tool_call_lists(tmp_path):
