@@ -18,7 +18,6 @@ between two separate intervals suggests. Per task and over all tasks:
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -94,27 +93,42 @@ class PairedResult:
 
 def paired_bootstrap(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]], n_boot: int = 2000, seed: int = 0,
                      alpha: float = 0.05) -> tuple[float, float]:
-    """Percentile interval of mean(b) - mean(a) over items, resampling items, then samples within each item."""
+    """Percentile interval of mean(b) - mean(a) over items, resampling items, then samples within each item.
+
+    Vectorised (numpy, in chunks of resamples): a 4,400-item BFCL comparison takes well under a second.
+    """
+    import numpy as np
+
     n = len(a)
     if n == 0:
         return (0.0, 0.0)
-    rng = random.Random(seed)
-    repeats = any(len(x) > 1 for x in a) or any(len(x) > 1 for x in b)
-
-    def mean_of(xs: Sequence[int]) -> float:
-        if not repeats or len(xs) == 1:
-            return sum(xs) / len(xs)
-        return sum(xs[rng.randrange(len(xs))] for _ in xs) / len(xs)
-
+    rng = np.random.default_rng(seed)
+    sides = []
+    for side in (a, b):
+        k = np.array([len(x) for x in side])
+        pad = np.zeros((n, int(k.max())))
+        for i, x in enumerate(side):
+            pad[i, : len(x)] = x
+        sides.append((k, pad))
+    repeats = any(int(k.max()) > 1 for k, _ in sides)
     stats = []
-    for _ in range(n_boot):
-        total = 0.0
-        for _ in range(n):
-            i = rng.randrange(n)
-            total += mean_of(b[i]) - mean_of(a[i])
-        stats.append(total / n)
-    stats.sort()
-    return stats[int(alpha / 2 * (n_boot - 1))], stats[int((1 - alpha / 2) * (n_boot - 1))]
+    chunk = max(1, 2_000_000 // (n * max(int(k.max()) for k, _ in sides)))
+    for start in range(0, n_boot, chunk):
+        m = min(chunk, n_boot - start)
+        idx = rng.integers(0, n, size=(m, n))
+        diff = np.zeros((m, n))
+        for sign, (k, pad) in zip((-1.0, 1.0), sides, strict=True):
+            if not repeats:
+                diff += sign * pad[idx, 0]
+                continue
+            width = pad.shape[1]
+            kk = k[idx][..., None]  # (m, n, 1): samples of each drawn item
+            pick = np.minimum((rng.random((m, n, width)) * kk).astype(int), kk - 1)
+            vals = np.take_along_axis(pad[idx], pick, axis=2)
+            diff += sign * np.where(np.arange(width) < kk, vals, 0.0).sum(axis=2) / kk[..., 0]
+        stats.append(diff.mean(axis=1))
+    values = np.sort(np.concatenate(stats))
+    return float(values[int(alpha / 2 * (n_boot - 1))]), float(values[int((1 - alpha / 2) * (n_boot - 1))])
 
 
 def compare_records(name: str, a: Sequence[SampleRecord], b: Sequence[SampleRecord], n_boot: int = 2000,
