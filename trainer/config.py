@@ -82,8 +82,16 @@ class EvalConfig:
     format: str | None = "auto"  # prompt format, as `rest eval --format` (toolrl: the paper scores BFCL in ToolRL's format)
 
 
+class RunConfig:
+    """Base of a whole run's config dataclass (RL `TrainConfig`, SFT `SftConfig`), the one `config_yaml` writes."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields by name, nested dataclass sections as dicts (TRL sections are copied as they are)."""
+        return dataclasses.asdict(self)  # type: ignore[call-overload]  # each subclass is a dataclass
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(RunConfig):
     """One training run, fully resolved; written to OUTPUT_DIR/config.yaml."""
 
     model: str = "embedded"
@@ -96,9 +104,6 @@ class TrainConfig:
     wandb: WandbConfig = field(default_factory=WandbConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     output_dir: str = "runs/train"
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 # ---------------------------------------------------------------- loading
@@ -257,7 +262,7 @@ def check_data(data: Any, allow_auto: bool = False) -> None:
         check_holdout_spec(spec, where=f"data.holdout[{i}]")
 
 
-def config_yaml(cfg: Any) -> str:
+def config_yaml(cfg: RunConfig) -> str:
     """The resolved config as YAML (`--dry-run`, OUTPUT_DIR/config.yaml); a TRL section lists the fields the
     config or our defaults set, and the header names the TRL version whose defaults fill the others."""
     head = (f"# grpo/sft: fields not listed take the defaults of {trl_label('GRPOConfig')} / SFTConfig "
@@ -265,7 +270,7 @@ def config_yaml(cfg: Any) -> str:
     return head + yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=False)
 
 
-def dump_config(cfg: Any, path: str | Path) -> None:
+def dump_config(cfg: RunConfig, path: str | Path) -> None:
     """Write the resolved config so a run can be reproduced with `rest train --config DIR/config.yaml`."""
     Path(path).write_text(config_yaml(cfg))
 

@@ -12,7 +12,6 @@ Loading, `base:` inheritance, `--set` overrides and one-line `UserError`s are
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from harness.types import UserError
 from trainer.config import (
     LoraConfig,
+    RunConfig,
     WandbConfig,
     _build,
     _check_choice,
@@ -58,7 +58,7 @@ class SftLoraConfig(LoraConfig):
 
 
 @dataclass
-class SftConfig:
+class SftConfig(RunConfig):
     """One supervised run, fully resolved; written to OUTPUT_DIR/config.yaml."""
 
     method: str = "sft"
@@ -70,9 +70,6 @@ class SftConfig:
     lora: SftLoraConfig = field(default_factory=SftLoraConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
     output_dir: str = "runs/sft"
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def raw_config(spec: str | Path | None, overrides: list[str] | None = None) -> dict[str, Any]:
