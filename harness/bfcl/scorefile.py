@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class ResultLine:
     id: str
     category: str
     result: Any
+    fields: dict[str, Any] = field(default_factory=dict)  # the line's other keys (latency, token counts...)
 
 
 def read_result_files(paths: Iterable[str | Path]) -> list[ResultLine]:
@@ -70,7 +71,8 @@ def read_result_files(paths: Iterable[str | Path]) -> list[ResultLine]:
                 raise UserError(f"{p}:{lineno}: duplicate id {test_id!r} (first at {seen[test_id]}); "
                                 "each id must be scored once")
             seen[test_id] = f"{p}:{lineno}"
-            out.append(ResultLine(str(p), lineno, test_id, category, obj["result"]))
+            out.append(ResultLine(str(p), lineno, test_id, category, obj["result"],
+                                  {k: v for k, v in obj.items() if k not in ("id", "result")}))
     if not out:
         raise UserError("no results in the given files (each line: {\"id\": ..., \"result\": ...})")
     return out
@@ -112,7 +114,7 @@ def _fc_calls(result: Any) -> list[dict] | None:
 
 
 def score_lines(lines: list[ResultLine], fmt: str = "prompting") -> list[dict[str, Any]]:
-    """One row `{"id", "category", "valid", "error_type"}` per line, in order."""
+    """One row `{"id", "category", "valid", "error_type", "errors", "decoded"}` per line, in order."""
     if fmt not in FORMATS:
         raise UserError(f"unknown --format {fmt!r}; expected one of {', '.join(FORMATS)}")
     entries = _Entries()
@@ -127,7 +129,8 @@ def score_lines(lines: list[ResultLine], fmt: str = "prompting") -> list[dict[st
         else:
             entry, answer = entries.get(line.category, line.id, where)
             verdict = _score_single(line, entry, answer, fmt)
-        rows.append({"id": line.id, "category": line.category, "valid": verdict.valid, "error_type": verdict.error_type})
+        rows.append({"id": line.id, "category": line.category, "valid": verdict.valid, "error_type": verdict.error_type,
+                     "errors": list(verdict.errors), "decoded": verdict.detail.get("decoded")})
     return rows
 
 
@@ -188,7 +191,7 @@ def write_rows(rows: list[dict[str, Any]], path: str | Path) -> None:
                                  for row in rows))
 
 
-def _group_dir(category: str) -> str:
+def group_dir(category: str) -> str:
     if category in CATEGORIES:
         return CATEGORIES[category]
     if category.startswith(MULTI_TURN_PREFIX):
@@ -200,7 +203,8 @@ def _group_dir(category: str) -> str:
     raise UserError(f"no BFCL result-file group for category {category!r}")
 
 
-def _sort_key(test_id: str) -> int:
+def entry_index(test_id: str) -> int:
+    """An id's entry index (`live_simple_19-3-15` -> 19): BFCL's order within a category's files."""
     index = test_id.split(":")[0].rsplit("_", 1)[1]
     try:
         return int(index.split("-")[0])
@@ -221,12 +225,26 @@ def write_result_files(rows: Iterable[dict[str, Any]], out_dir: str | Path, mode
         if "id" not in row or "result" not in row:
             raise ValueError("result rows need 'id' and 'result'")
         category = data.category_of(row["id"])
-        path = model_dir / _group_dir(category) / f"{data.VERSION_PREFIX}_{category}_result.json"
+        path = model_dir / group_dir(category) / f"{data.VERSION_PREFIX}_{category}_result.json"
         by_file.setdefault(path, []).append(row)
     for path, file_rows in by_file.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        file_rows.sort(key=lambda r: _sort_key(r["id"]))
+        file_rows.sort(key=lambda r: entry_index(r["id"]))
         with path.open("w", encoding="utf-8") as fh:
             for row in file_rows:
                 fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
     return sorted(by_file)
+
+
+def record_result(record: dict[str, Any], category: str) -> Any:
+    """What `bfcl generate` would store for a run's sample: native calls as [{name: arguments}], multi-turn turns as lists."""
+    if record.get("tool_calls"):
+        return [{c.get("function", c).get("name", ""): c.get("function", c).get("arguments", "{}")}
+                for c in record["tool_calls"]]
+    text = record.get("completion") or ""
+    if category.startswith(MULTI_TURN_PREFIX):
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            return text
+    return text
