@@ -79,6 +79,8 @@ class SampleRecord(_Json):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    reasoning: str | None = None  # a thinking model's reasoning, apart from the answer (harness/reasoning.py)
+    reasoning_tokens: int | None = None  # its length in tokens, where the backend knows it
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -96,6 +98,7 @@ class SampleRecord(_Json):
             detail={k: v for k, v in (verdict.detail or {}).items() if k != "decoded"} if verdict else {},
             backend_error=completion.error, prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens, latency_s=round(completion.latency_s, 4),
+            reasoning=getattr(completion, "reasoning", None), reasoning_tokens=getattr(completion, "reasoning_tokens", None),
         )
 
     @property

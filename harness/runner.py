@@ -22,6 +22,7 @@ from typing import Any
 from harness import tasks as registry
 from harness.backends.base import Backend, GenParams
 from harness.provenance import prompt_hash, run_provenance, versions
+from harness.reasoning import completion_scoring_text
 from harness.records import RunSummary, SampleRecord, TaskResult
 from harness.rundir.lock import RunLock
 from harness.rundir.settings import GENERATION_KEYS, record_session, resume_differences
@@ -51,7 +52,7 @@ class RunConfig:
     ids: list[str] | None = None  # --ids: only these items (plain or `task/id`)
     repeats: int = 1  # --repeats: samples per item, seeds gen.seed + 0..repeats-1
     command: str = ""  # the command line recorded in summary.json (default: this process's)
-
+    settings: dict[str, Any] = field(default_factory=dict)  # `rest eval`'s resolved flags: summary.json "settings"
 
 
 def _summarized_backend(store: RunStore, cfg: RunConfig) -> dict[str, Any]:
@@ -60,8 +61,6 @@ def _summarized_backend(store: RunStore, cfg: RunConfig) -> dict[str, Any]:
     if not isinstance(prior, dict) or not prior:
         return cfg.backend_info or {}
     return {**prior, "summarized_from_samples": True}
-
-
 
 
 def held_tasks(store: RunStore) -> list[str]:
@@ -121,7 +120,6 @@ def open_run(cfg: RunConfig, generating: bool) -> RunLock:
         lock.release()
         raise
     return lock
-
 
 
 def _carried_tasks(store: RunStore, per_task: dict[str, TaskResult]) -> dict[str, TaskResult]:
@@ -222,7 +220,8 @@ def _generate(plan: TaskPlan, backend: Backend, cfg: RunConfig, store: RunStore,
                 t2 = time.perf_counter()
                 records = []
                 for s, c, h in zip(batch, completions, hashes, strict=True):
-                    scored = None if c.error else task.score(s, c.text, fmt, tool_calls=c.tool_calls)
+                    text = completion_scoring_text(c, fmt)  # a thinking model's answer (harness/reasoning.py)
+                    scored = None if c.error else task.score(s, text, fmt, tool_calls=c.tool_calls)
                     records.append(SampleRecord.of(s, fmt, c, scored, k, h, settings))
             store.append(task.name, records)
             t3 = time.perf_counter()
@@ -289,7 +288,7 @@ def _run(backend: Backend | None, cfg: RunConfig) -> RunSummary:
                           for s in sessions] if len(sessions) > 1 else None,  # --resume --force: several setups
         provenance=run_provenance(cfg, backend, plans) if backend is not None else
         store.read_json("summary.json").get("provenance") or {},
-        repeats=cfg.repeats,
+        repeats=cfg.repeats, extra={"settings": cfg.settings} if cfg.settings else {},
     )
     store.write_json("summary.json", summary.to_json())
     return summary

@@ -24,6 +24,7 @@ FLAGS = {
     "--concurrency": (8, {"openai"}),
     "--timeout": (120.0, {"openai"}),
     "--max-retries": (4, {"openai"}),
+    "--standard-params-only": (False, {"openai"}),
     "--tensor-parallel-size": (1, {"vllm"}),
     "--max-model-len": (None, {"vllm"}),
     "--gguf-file": (None, {"llamacpp"}),

@@ -41,7 +41,11 @@ def test_resolve_gguf(tmp_path):
 def test_chat_kwargs():
     tool = {"name": "f", "parameters": {"type": "object", "properties": {}}}
     kw = chat_kwargs(Prompt(messages=[{"role": "user", "content": "hi"}], tools=[tool]), GenParams(max_new_tokens=9))
-    assert kw["max_tokens"] == 9 and kw["temperature"] == 0.0 and "top_p" not in kw
+    assert kw["max_tokens"] == 9 and kw["temperature"] == 0.0 and kw["top_p"] == 1.0
+    # every sampler explicit: llama-cpp-python's own defaults (top_k 40, min_p 0.05) never apply unseen
+    assert {k: kw[k] for k in ("top_k", "min_p", "repeat_penalty", "frequency_penalty", "presence_penalty")} == {
+        "top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0, "frequency_penalty": 0.0, "presence_penalty": 0.0}
+    assert chat_kwargs(Prompt(messages=[]), GenParams(extra={"repetition_penalty": 1.1}))["repeat_penalty"] == 1.1
     assert kw["tools"] == [{"type": "function", "function": tool}]
     kw = chat_kwargs(Prompt(messages=[]), GenParams(temperature=0.8, top_p=0.9, stop=["x"]))
     assert kw["top_p"] == 0.9 and kw["stop"] == ["x"] and "tools" not in kw

@@ -146,10 +146,16 @@ def test_canned_completions_keep_order_and_send_sampling_params(server, monkeypa
     assert b.info()["base_url"] == server.url
 
 
-def test_greedy_sends_temperature_zero_and_no_top_p(server):
-    backend(server, "ok").generate(prompts(1), GenParams(max_new_tokens=8))
+def test_greedy_sends_every_sampling_field_at_its_neutral_value(server):
+    """A server's own defaults (vLLM serve applies generation_config.json) cannot change a greedy run: every
+    sampling field is sent, and the run records what was sent."""
+    b = backend(server, "ok")
+    b.generate(prompts(1), GenParams(max_new_tokens=8))
     req = server.requests[0]
-    assert req["temperature"] == 0.0 and "top_p" not in req and "stop" not in req
+    sent = {"max_tokens": 8, "temperature": 0.0, "top_p": 1.0, "seed": 0, "n": 1, "frequency_penalty": 0.0,
+            "presence_penalty": 0.0, "top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0}
+    assert {k: req[k] for k in sent} == sent and "stop" not in req
+    assert b.info()["sampling_sent"] == sent
 
 
 def test_native_tool_calls_round_trip(server):

@@ -25,7 +25,8 @@ class GenParams:
     temperature: float = 0.0  # 0 means greedy
     top_p: float = 1.0
     seed: int = 0
-    stop: list[str] = field(default_factory=list)
+    stop: list[str] = field(default_factory=list)  # cut the answer at these (never the reasoning: see reasoning.py)
+    extra: dict[str, Any] = field(default_factory=dict)  # --gen-kwargs a backend declares (top_k, repetition_penalty..)
 
 
 @dataclass
@@ -36,6 +37,9 @@ class Completion:
     completion_tokens: int = 0
     latency_s: float = 0.0
     error: str | None = None  # set when generation failed for this sample; text is then ""
+    reasoning: str | None = None  # a thinking model's reasoning (harness/reasoning.py), None when it wrote none
+    reasoning_tokens: int | None = None  # its length in tokens, where the backend knows it
+    reasoning_separate: bool = False  # True: the server sent `reasoning` apart from `text` (reasoning_content)
 
 
 class Backend(Protocol):
@@ -61,6 +65,10 @@ class BackendBase:
     """
 
     name: str = ""
+    # keys of the general pass-through flags this backend honours (harness/backends/passthrough.py checks them)
+    model_arg_keys: frozenset[str] = frozenset()  # --model-args: loading options (revision, trust_remote_code..)
+    gen_kwarg_keys: frozenset[str] = frozenset()  # --gen-kwargs beyond stop/temperature/top_p/max_new_tokens/seed
+    takes_chat_template_kwargs: bool = False  # --chat-template-kwargs reach the chat template it applies
 
     @classmethod
     def add_args(cls, group: ArgGroup) -> None:
@@ -82,7 +90,9 @@ class BackendBase:
     @classmethod
     def requested(cls, args: argparse.Namespace) -> dict[str, object]:
         """The settings that shape generation, as asked for (compared with the stored run's on --resume)."""
-        return {"model": requested_model(args.model), "backend": cls.name}
+        from harness.backends.passthrough import requested_passthrough
+
+        return {"model": requested_model(args.model), "backend": cls.name, **requested_passthrough(args)}
 
     @classmethod
     def run_batch_size(cls, args: argparse.Namespace) -> int:
@@ -113,6 +123,16 @@ def check_positive(args: argparse.Namespace, *dests: str) -> None:
         value = getattr(args, dest, None)
         if value is not None and value <= 0:
             raise UserError(f"--{dest.replace('_', '-')} must be a positive integer, got {value}")
+
+
+def template_kwargs(prompt: Prompt, chat_template_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Arguments of `tokenizer.apply_chat_template` for one prompt (hf and vllm render alike):
+    tools when the prompt has them, and the `--chat-template-kwargs` options (enable_thinking...)."""
+    kw: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True}
+    if prompt.tools:
+        kw["tools"] = prompt.tools
+    kw.update(chat_template_kwargs or {})
+    return kw
 
 
 # -- flags several backends read (added once, by the first backend that declares them)

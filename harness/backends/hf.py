@@ -17,8 +17,9 @@ import argparse
 import time
 from typing import Any
 
-from harness.backends import base, hf_load
+from harness.backends import base, hf_load, hf_sampling
 from harness.backends.base import ArgGroup, BackendBase, Completion, GenParams
+from harness.reasoning import apply_stop, reasoning_of, reasoning_token_count
 from harness.records import Prompt
 from harness.types import UserError
 
@@ -30,6 +31,9 @@ class HFBackend(BackendBase):
     """
 
     name = "hf"
+    model_arg_keys = hf_load.MODEL_ARG_KEYS
+    gen_kwarg_keys = hf_sampling.HF_GEN_KEYS
+    takes_chat_template_kwargs = True
 
     @classmethod
     def add_args(cls, group: ArgGroup) -> None:
@@ -53,7 +57,9 @@ class HFBackend(BackendBase):
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> HFBackend:
-        kwargs: dict[str, Any] = {}
+        from harness.backends.passthrough import backend_kwargs
+
+        kwargs: dict[str, Any] = backend_kwargs(args)
         if args.kv_budget_mb is not None:
             kwargs["kv_budget_mb"] = args.kv_budget_mb
         return cls(args.model, device=args.device, dtype=args.dtype, batch_size=args.batch_size, adapter=args.adapter,
@@ -66,7 +72,8 @@ class HFBackend(BackendBase):
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int = 8, adapter: str | None = None, threads: int | None = None,
                  prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True,
-                 max_decode_rows: int = 64, kv_budget_mb: int = 1024, prefill_tokens: int = 4096) -> None:
+                 max_decode_rows: int = 64, kv_budget_mb: int = 1024, prefill_tokens: int = 4096,
+                 model_args: dict[str, Any] | None = None, chat_template_kwargs: dict[str, Any] | None = None) -> None:
         import torch
 
         if threads is not None:
@@ -84,7 +91,9 @@ class HFBackend(BackendBase):
         self.buffered_kv = buffered_kv
         self.max_decode_rows, self.kv_budget_mb = max_decode_rows, kv_budget_mb
         self.prefill_tokens = prefill_tokens  # suffix tokens per prefill chunk: bounds the attention scores' memory
-        self.tokenizer, self.model, adapter_path = hf_load.load_checkpoint(self.model_path, adapter, self.device, self.dtype)
+        self.model_args, self.chat_template_kwargs = dict(model_args or {}), dict(chat_template_kwargs or {})
+        self.tokenizer, self.model, adapter_path = hf_load.load_checkpoint(self.model_path, adapter, self.device,
+                                                                           self.dtype, self.model_args)
         self.adapter = adapter_path
         self.eos_ids = self._eos_ids()
         self._anchor: tuple[list[int], Any] | None = None  # (token ids, per-layer (k, v) at batch 1)
@@ -100,7 +109,8 @@ class HFBackend(BackendBase):
     def info(self) -> dict[str, Any]:
         return {"backend": self.name, "model_path": self.model_path, "adapter": self.adapter,
                 "device": self.device, "dtype": str(self.dtype).replace("torch.", ""), "batch_size": self.batch_size,
-                "prefix_cache": self.prefix_cache}
+                "prefix_cache": self.prefix_cache, **({"model_args": self.model_args} if self.model_args else {}),
+                **({"chat_template_kwargs": self.chat_template_kwargs} if self.chat_template_kwargs else {})}
 
     def provenance(self) -> dict[str, Any]:
         from harness.provenance import model_identity
@@ -109,10 +119,8 @@ class HFBackend(BackendBase):
                               getattr(self.model.config, "_commit_hash", None))
 
     def render(self, prompt: Prompt) -> str:
-        kwargs: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True}
-        if prompt.tools:
-            kwargs["tools"] = prompt.tools
-        return self.tokenizer.apply_chat_template(prompt.messages, **kwargs)
+        return self.tokenizer.apply_chat_template(prompt.messages,
+                                                  **base.template_kwargs(prompt, self.chat_template_kwargs))
 
     def encode(self, prompts: list[Prompt]) -> list[list[int]]:
         return [self.tokenizer(self.render(p), add_special_tokens=False)["input_ids"] for p in prompts]
@@ -120,14 +128,14 @@ class HFBackend(BackendBase):
     def finish(self, toks: list[int], params: GenParams, prompt_tokens: int, latency: float) -> Completion:
         n = next((k for k, t in enumerate(toks) if t in self.eos_ids), len(toks))
         text = self.tokenizer.decode(toks[:n], skip_special_tokens=False)
-        for s in params.stop:
-            if s in text:
-                text = text[: text.index(s)]
-        return Completion(text=text, prompt_tokens=prompt_tokens, completion_tokens=n, latency_s=latency)
+        thought = reasoning_token_count(toks[:n], lambda ids: self.tokenizer.decode(ids, skip_special_tokens=False), text)
+        text = apply_stop(text, params.stop)  # the answer only: stop strings never cut the reasoning
+        return Completion(text=text, prompt_tokens=prompt_tokens, completion_tokens=n, latency_s=latency,
+                          reasoning=reasoning_of(text), reasoning_tokens=thought)
 
     def generate(self, prompts: list[Prompt], params: GenParams) -> list[Completion]:
         encoded = self.encode(prompts)
-        if self.prefix_cache and self._full_attention():
+        if self.prefix_cache and self._full_attention() and not hf_sampling.active_options(params):
             return self._generate_fast(encoded, params)
         return self._generate_plain(encoded, params)
 
@@ -150,15 +158,10 @@ class HFBackend(BackendBase):
             batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt",
                                        padding_side="left")
             batch = {k: v.to(self.device) for k, v in batch.items()}
-            gen_kwargs: dict[str, Any] = {"max_new_tokens": params.max_new_tokens,
-                                          "pad_token_id": self.tokenizer.pad_token_id}
             if params.temperature > 0:
                 torch.manual_seed(params.seed + start)
-                gen_kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
-            else:
-                gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
             with torch.inference_mode():
-                ids = self.model.generate(**batch, **gen_kwargs)
+                ids = self.model.generate(**batch, **hf_sampling.generate_kwargs(params, self.tokenizer.pad_token_id))
             new = ids[:, batch["input_ids"].shape[1]:]
             dt = (time.perf_counter() - t0) / len(idx)
             for row, i in enumerate(idx):
@@ -272,7 +275,7 @@ class HFBackend(BackendBase):
                 rngs = {i: torch.Generator(device=self.device).manual_seed(params.seed * 1_000_003 + i)
                         for i in alive}
             for step in range(params.max_new_tokens):
-                tok = self._pick(logits, params, [rngs[r] for r in alive] if rngs else None)
+                tok = hf_sampling.pick(logits, params, [rngs[r] for r in alive] if rngs else None)
                 keep = []
                 for j, (r, t) in enumerate(zip(alive, tok.tolist(), strict=True)):
                     gens[r].append(t)
@@ -292,18 +295,3 @@ class HFBackend(BackendBase):
                 self.stats["decode_steps"] += 1
         self.stats["decode_s"] += time.perf_counter() - t1
         return gens
-
-    @staticmethod
-    def _pick(logits, params: GenParams, rngs):
-        import torch
-
-        if rngs is None:
-            return logits.argmax(dim=-1)
-        probs = torch.softmax(logits.float() / params.temperature, dim=-1)
-        if params.top_p < 1.0:
-            sorted_p, sorted_i = probs.sort(dim=-1, descending=True)
-            drop = sorted_p.cumsum(dim=-1) - sorted_p > params.top_p  # keep the smallest set reaching top_p
-            sorted_p = sorted_p.masked_fill(drop, 0.0)
-            probs = torch.zeros_like(probs).scatter(-1, sorted_i, sorted_p)
-        rows = [torch.multinomial(probs[j], 1, generator=g) for j, g in enumerate(rngs)]
-        return torch.cat(rows)

@@ -13,6 +13,10 @@ from typing import Any
 from harness.types import UserError
 
 WEIGHT_FILES = ("*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json")
+# --model-args the hf backend applies itself (dtype, device, adapter... are its flags: passthrough.py sets those)
+TOKENIZER_ARGS = {"trust_remote_code": "trust_remote_code", "revision": "revision", "use_fast_tokenizer": "use_fast"}
+MODEL_ARGS = ("trust_remote_code", "revision", "attn_implementation", "low_cpu_mem_usage")
+MODEL_ARG_KEYS = frozenset({*TOKENIZER_ARGS, *MODEL_ARGS, "tokenizer"})
 
 
 def resolve_model(model: str | None) -> str:
@@ -132,23 +136,27 @@ def _adapter_base(adapter_cfg: Path) -> str:
 
 
 
-def load_checkpoint(model_path: str, adapter: str | None, device: str, dtype: Any) -> tuple[Any, Any, str | None]:
+def load_checkpoint(model_path: str, adapter: str | None, device: str, dtype: Any,
+                    model_args: dict[str, Any] | None = None) -> tuple[Any, Any, str | None]:
     """(tokenizer, model on `device` in eval mode, adapter dir or None); a LoRA checkpoint dir given as the model
-    loads its base, then the adapter, merged. Broken files are one-line UserErrors."""
+    loads its base, then the adapter, merged. `model_args` (MODEL_ARG_KEYS) go to `from_pretrained`; `tokenizer`
+    names another tokenizer. Broken files are one-line UserErrors."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    opts = dict(model_args or {})
     base_path, adapter_path = model_path, adapter
     adapter_cfg = Path(model_path) / "adapter_config.json"
     if adapter_path is None and adapter_cfg.is_file():
         base_path = _adapter_base(adapter_cfg)
         adapter_path = model_path
     tok_path = adapter_path if adapter_path and (Path(adapter_path) / "tokenizer_config.json").is_file() else base_path
+    tok_path = str(opts.get("tokenizer") or tok_path)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(tok_path)
+        tokenizer = AutoTokenizer.from_pretrained(tok_path, **{v: opts[k] for k, v in TOKENIZER_ARGS.items() if k in opts})
     except _load_errors() as exc:
         raise UserError(f"cannot load the tokenizer of {tok_path!r}: {_first_line(exc)}") from None
     try:
-        model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype, **{k: opts[k] for k in MODEL_ARGS if k in opts})
     except _load_errors() as exc:
         raise UserError(f"cannot load model {base_path!r}: {_first_line(exc)} (a truncated or corrupt weights "
                         "file? copy or download it again)") from None

@@ -50,12 +50,19 @@ def resolve_gguf(model: str | None, gguf_file: str | None = None) -> tuple[str, 
     return model, gguf_file
 
 
+# --model-args `llama_cpp.Llama` takes as they are; --gen-kwargs it honours (repetition_penalty is its repeat_penalty)
+LLAMACPP_MODEL_ARGS = frozenset({"n_ctx", "n_batch", "n_gpu_layers", "chat_format", "flash_attn", "use_mmap",
+                                 "use_mlock"})
+LLAMACPP_GEN_KEYS = frozenset({"top_k", "min_p", "repetition_penalty", "frequency_penalty", "presence_penalty"})
+# every sampler set explicitly: llama-cpp-python's own defaults are top_k 40 and min_p 0.05
+NEUTRAL = {"top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0, "frequency_penalty": 0.0, "presence_penalty": 0.0}
+
+
 def chat_kwargs(prompt: Prompt, params: GenParams) -> dict[str, Any]:
-    """Arguments of `Llama.create_chat_completion` for one prompt (temperature 0 is greedy)."""
+    """Arguments of `Llama.create_chat_completion` for one prompt (temperature 0 is greedy), every sampler explicit."""
     kw: dict[str, Any] = {"messages": prompt.messages, "max_tokens": params.max_new_tokens,
-                          "temperature": params.temperature, "seed": params.seed}
-    if params.temperature > 0:
-        kw["top_p"] = params.top_p
+                          "temperature": params.temperature, "seed": params.seed, "top_p": params.top_p, **NEUTRAL}
+    kw.update({("repeat_penalty" if k == "repetition_penalty" else k): v for k, v in params.extra.items()})
     if params.stop:
         kw["stop"] = list(params.stop)
     if prompt.tools:
@@ -73,6 +80,8 @@ class LlamaCppBackend(BackendBase):
     """
 
     name = "llamacpp"
+    model_arg_keys = LLAMACPP_MODEL_ARGS
+    gen_kwarg_keys = LLAMACPP_GEN_KEYS
 
     @classmethod
     def add_args(cls, group: ArgGroup) -> None:
@@ -86,14 +95,16 @@ class LlamaCppBackend(BackendBase):
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> LlamaCppBackend:
-        return cls(args.model, gguf_file=args.gguf_file, threads=args.threads, seed=args.seed)
+        from harness.backends.passthrough import backend_kwargs
+
+        return cls(args.model, gguf_file=args.gguf_file, threads=args.threads, seed=args.seed, **backend_kwargs(args))
 
     @classmethod
     def requested(cls, args: argparse.Namespace) -> dict[str, object]:
         return {**super().requested(args), "gguf_file": args.gguf_file}
 
     def __init__(self, model: str | None = None, *, gguf_file: str | None = None, threads: int | None = None,
-                 n_ctx: int = 4096, seed: int = 0, **_ignored: Any) -> None:
+                 n_ctx: int = 4096, seed: int = 0, model_args: dict[str, Any] | None = None, **_ignored: Any) -> None:
         try:
             import llama_cpp
         except ImportError:
@@ -102,6 +113,7 @@ class LlamaCppBackend(BackendBase):
         kw: dict[str, Any] = {"n_ctx": n_ctx, "seed": seed, "verbose": False}
         if threads:
             kw["n_threads"] = threads
+        kw.update(model_args or {})  # --model-args: llama_cpp.Llama arguments as given
         try:
             if filename:
                 self.llm = llama_cpp.Llama.from_pretrained(repo_id=source, filename=filename, **kw)
@@ -109,12 +121,12 @@ class LlamaCppBackend(BackendBase):
                 self.llm = llama_cpp.Llama(model_path=source, **kw)
         except (ValueError, OSError, RuntimeError) as exc:
             raise UserError(f"llama.cpp cannot load {source!r}: {str(exc).splitlines()[0] if str(exc) else exc}") from None
-        self.source, self.filename, self.n_ctx = source, filename, n_ctx
+        self.source, self.filename, self.n_ctx, self.model_args = source, filename, kw["n_ctx"], dict(model_args or {})
         self.version = getattr(llama_cpp, "__version__", "?")
 
     def info(self) -> dict[str, Any]:
         return {"backend": self.name, "model_path": self.source, "gguf_file": self.filename, "n_ctx": self.n_ctx,
-                "llama_cpp_python": self.version}
+                "llama_cpp_python": self.version, **({"model_args": self.model_args} if self.model_args else {})}
 
     def provenance(self) -> dict[str, Any]:
         """The GGUF file's fingerprint and the chat template it carries (llama.cpp applies that one)."""

@@ -5,8 +5,8 @@ timeouts, connection errors and malformed bodies are retried with exponential
 backoff and full jitter; a sample that still fails gets `Completion.error` and
 the run goes on (the runner counts it apart, `--resume` retries it). A
 rejected key (401/403) is a configuration error and stops the run at once.
-Request building and response parsing are pure functions, tested without a
-server.
+Request building and response parsing are pure functions in openai_request.py,
+tested without a server.
 """
 
 from __future__ import annotations
@@ -22,88 +22,24 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.backends.base import ArgGroup, BackendBase, Completion, GenParams, check_positive
+from harness.backends.openai_request import (
+    DEFAULT_BASE_URL,
+    EXTENDED_NEUTRAL,
+    OPENAI_GEN_KEYS,
+    RETRY_STATUS,
+    STANDARD_NEUTRAL,
+    MalformedResponse,
+    as_openai_tools,
+    build_request,
+    parse_response,
+    sends_extended,
+    tool_results_as_user,
+)
 from harness.records import Prompt
+
+__all__ = ["DEFAULT_BASE_URL", "MalformedResponse", "OpenAIBackend", "as_openai_tools", "backoff_delay",
+           "build_request", "parse_response", "tool_results_as_user"]
 from harness.types import UserError
-
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
-
-
-class MalformedResponse(ValueError):
-    """The server answered 200 with a body that is not a chat completion."""
-
-
-def as_openai_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tools in the chat-completions shape; bare function docs are wrapped as `{"type": "function", ...}`."""
-    return [t if t.get("type") == "function" and "function" in t else {"type": "function", "function": t}
-            for t in tools]
-
-
-def tool_results_as_user(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Fold runs of `tool` messages that carry no `tool_call_id` into one user message.
-
-    Prompting-mode multi-turn feeds execution results back as `tool` messages
-    (BFCL's local handlers); OpenAI-style endpoints reject those without a
-    tool_call_id, so we send them as BFCL's API prompting handlers do: one user
-    message holding the repr of the result list.
-    """
-    out: list[dict[str, Any]] = []
-    pending: list[dict[str, Any]] = []
-    for m in messages:
-        if m.get("role") == "tool" and "tool_call_id" not in m:
-            pending.append({"role": "tool", "name": m.get("name"), "content": m.get("content")})
-            continue
-        if pending:
-            out.append({"role": "user", "content": repr(pending)})
-            pending = []
-        out.append(m)
-    if pending:
-        out.append({"role": "user", "content": repr(pending)})
-    return out
-
-
-def build_request(prompt: Prompt, params: GenParams, model: str, extra: dict[str, Any] | None = None) -> dict:
-    """The JSON body of one chat-completions request."""
-    body: dict[str, Any] = {
-        "model": model,
-        "messages": tool_results_as_user(prompt.messages),
-        "max_tokens": params.max_new_tokens,
-        "temperature": params.temperature,
-        "seed": params.seed,
-    }
-    if params.temperature > 0 and params.top_p < 1.0:
-        body["top_p"] = params.top_p
-    if params.stop:
-        body["stop"] = list(params.stop)
-    if prompt.tools:
-        body["tools"] = as_openai_tools(prompt.tools)
-    if extra:
-        body.update(extra)
-    return body
-
-
-def parse_response(body: Any) -> Completion:
-    """A chat-completions body -> Completion (text, native tool calls, token usage). Raises MalformedResponse."""
-    if not isinstance(body, dict):
-        raise MalformedResponse("body is not a JSON object")
-    if "error" in body and "choices" not in body:
-        err = body["error"]
-        raise MalformedResponse(f"server error: {err.get('message', err) if isinstance(err, dict) else err}")
-    choices = body.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise MalformedResponse("no choices in the response")
-    msg = choices[0].get("message")
-    if not isinstance(msg, dict):
-        raise MalformedResponse("choice has no message")
-    text = msg.get("content") or ""
-    if not isinstance(text, str):  # content parts
-        text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
-    calls = msg.get("tool_calls") or None
-    if calls is not None and not isinstance(calls, list):
-        raise MalformedResponse("tool_calls is not a list")
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    return Completion(text=text, tool_calls=calls, prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                      completion_tokens=int(usage.get("completion_tokens") or 0))
 
 
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None = None,
@@ -131,6 +67,8 @@ class OpenAIBackend(BackendBase):
     """
 
     name = "openai"
+    gen_kwarg_keys = OPENAI_GEN_KEYS
+    takes_chat_template_kwargs = True  # sent as `chat_template_kwargs` (vLLM, SGLang, llama.cpp server)
 
     @classmethod
     def add_args(cls, group: ArgGroup) -> None:
@@ -143,6 +81,10 @@ class OpenAIBackend(BackendBase):
                            help="openai backend: seconds per request (default 120)")
         group.add_argument("--max-retries", type=int, default=4,
                            help="openai backend: retries on 429/5xx/timeouts/connection errors (default 4)")
+        group.add_argument("--standard-params-only", action="store_true",
+                           help="openai backend: send only the OpenAI API's sampling fields, not top_k/min_p/"
+                                "repetition_penalty at neutral values (for hosted APIs that refuse unknown fields; "
+                                "automatic for api.openai.com)")
 
     @classmethod
     def check_args(cls, args: argparse.Namespace) -> None:
@@ -151,11 +93,20 @@ class OpenAIBackend(BackendBase):
             raise UserError(f"--timeout must be a positive number of seconds, got {args.timeout}")
         if args.max_retries < 0:
             raise UserError(f"--max-retries must be 0 or more, got {args.max_retries}")
+        extra = sorted(set(getattr(args, "gen_kwargs", None) or {}) & set(EXTENDED_NEUTRAL))
+        if extra and args.backend == cls.name and not sends_extended(args.base_url, args.standard_params_only):
+            raise UserError(f"--gen-kwargs {', '.join(extra)}: not an OpenAI API field, and this server is sent "
+                            "only those (api.openai.com or --standard-params-only)")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> OpenAIBackend:
+        from harness.backends.passthrough import backend_kwargs
+
+        kwargs: dict[str, Any] = backend_kwargs(args)
+        if args.standard_params_only:
+            kwargs["standard_params_only"] = True
         return cls(args.model, base_url=args.base_url, api_key_env=args.api_key_env, concurrency=args.concurrency,
-                   timeout=args.timeout, max_retries=args.max_retries)
+                   timeout=args.timeout, max_retries=args.max_retries, **kwargs)
 
     @classmethod
     def run_batch_size(cls, args: argparse.Namespace) -> int:
@@ -168,7 +119,8 @@ class OpenAIBackend(BackendBase):
     def __init__(self, model: str | None = None, *, base_url: str | None = None,
                  api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8, timeout: float = 120.0,
                  max_retries: int = 4, backoff: float = 1.0, backoff_max: float = 30.0,
-                 extra_body: dict[str, Any] | None = None) -> None:
+                 extra_body: dict[str, Any] | None = None, standard_params_only: bool = False,
+                 chat_template_kwargs: dict[str, Any] | None = None) -> None:
         import httpx
 
         if concurrency < 1 or max_retries < 0 or timeout <= 0:
@@ -185,6 +137,9 @@ class OpenAIBackend(BackendBase):
             headers["Authorization"] = f"Bearer {key}"
         self.concurrency, self.timeout, self.max_retries = concurrency, timeout, max_retries
         self.backoff, self.backoff_max, self.extra_body = backoff, backoff_max, extra_body
+        self.extended = sends_extended(self.base_url, standard_params_only)
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
+        self.sent: dict[str, Any] = {}  # the sampling fields of the last request, for info()
         self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
                                    limits=httpx.Limits(max_connections=concurrency,
                                                        max_keepalive_connections=concurrency))
@@ -206,7 +161,8 @@ class OpenAIBackend(BackendBase):
     def info(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.model, "base_url": self.base_url,
                 "api_key_env": self.api_key_env, "concurrency": self.concurrency, "timeout_s": self.timeout,
-                "max_retries": self.max_retries}
+                "max_retries": self.max_retries, "chat_template_kwargs": self.chat_template_kwargs or None,
+                "sampling_sent": self.sent or {**STANDARD_NEUTRAL, **(EXTENDED_NEUTRAL if self.extended else {})}}
 
     def provenance(self) -> dict[str, Any]:
         """A served model is known by name and server only: its weights and chat template are the server's."""
@@ -228,7 +184,9 @@ class OpenAIBackend(BackendBase):
         """One request with retries; never raises for a per-sample failure."""
         import httpx
 
-        body = build_request(prompt, params, self.model, self.extra_body)
+        body = build_request(prompt, params, self.model, self.extra_body, extended=self.extended,
+                             chat_template_kwargs=self.chat_template_kwargs)
+        self.sent = {k: v for k, v in body.items() if k not in ("model", "messages", "tools")}
         t0 = time.perf_counter()
         reason = "no attempt made"
         for attempt in range(self.max_retries + 1):

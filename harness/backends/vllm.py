@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends import base
-from harness.backends.base import ArgGroup, BackendBase, Completion, GenParams
+from harness.backends.base import ArgGroup, BackendBase, Completion, GenParams, template_kwargs
+from harness.reasoning import reasoning_of, reasoning_token_count
 from harness.records import Prompt
 from harness.types import UserError
 
@@ -53,22 +54,25 @@ def llm_kwargs(base: str, *, tensor_parallel_size: int = 1, dtype: str | None = 
     return kw
 
 
+# --model-args vLLM's engine takes as they are (dtype, max_model_len, tensor_parallel_size are flags)
+VLLM_MODEL_ARGS = frozenset({"trust_remote_code", "revision", "tokenizer", "tokenizer_revision", "tokenizer_mode",
+                             "quantization", "gpu_memory_utilization", "max_num_seqs", "max_num_batched_tokens",
+                             "enforce_eager", "kv_cache_dtype", "enable_prefix_caching", "swap_space", "download_dir",
+                             "enable_chunked_prefill", "max_lora_rank"})
+VLLM_GEN_KEYS = frozenset({"top_k", "min_p", "repetition_penalty", "frequency_penalty", "presence_penalty",
+                           "stop_token_ids"})
+
+
 def sampling_kwargs(params: GenParams) -> dict:
-    """Arguments of `vllm.SamplingParams(...)`; temperature 0 is vLLM's greedy."""
+    """Arguments of `vllm.SamplingParams(...)`; temperature 0 is vLLM's greedy. Options not given keep
+    SamplingParams' neutral defaults (the offline engine does not apply the model's generation_config to them)."""
     kw: dict[str, Any] = {"max_tokens": params.max_new_tokens, "temperature": params.temperature,
                           "seed": params.seed, "n": 1}
     if params.temperature > 0:
         kw["top_p"] = params.top_p
     if params.stop:
         kw["stop"] = list(params.stop)
-    return kw
-
-
-def template_kwargs(prompt: Prompt) -> dict:
-    """Arguments of `tokenizer.apply_chat_template` for one prompt."""
-    kw: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True}
-    if prompt.tools:
-        kw["tools"] = prompt.tools
+    kw.update(params.extra)
     return kw
 
 
@@ -79,6 +83,9 @@ class VLLMBackend(BackendBase):
     """
 
     name = "vllm"
+    model_arg_keys = VLLM_MODEL_ARGS
+    gen_kwarg_keys = VLLM_GEN_KEYS
+    takes_chat_template_kwargs = True
 
     @classmethod
     def add_args(cls, group: ArgGroup) -> None:
@@ -93,8 +100,10 @@ class VLLMBackend(BackendBase):
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> VLLMBackend:
+        from harness.backends.passthrough import backend_kwargs
+
         return cls(args.model, adapter=args.adapter, dtype=args.dtype, tensor_parallel_size=args.tensor_parallel_size,
-                   max_model_len=args.max_model_len, seed=args.seed)
+                   max_model_len=args.max_model_len, seed=args.seed, **backend_kwargs(args))
 
     @classmethod
     def requested(cls, args: argparse.Namespace) -> dict[str, object]:
@@ -107,7 +116,8 @@ class VLLMBackend(BackendBase):
 
     def __init__(self, model: str | None = None, *, adapter: str | None = None, dtype: str | None = "auto",
                  tensor_parallel_size: int = 1, max_model_len: int | None = None,
-                 gpu_memory_utilization: float = 0.9, seed: int = 0, **_ignored: Any) -> None:
+                 gpu_memory_utilization: float = 0.9, seed: int = 0, model_args: dict[str, Any] | None = None,
+                 chat_template_kwargs: dict[str, Any] | None = None, **_ignored: Any) -> None:
         try:
             import vllm
             from vllm.lora.request import LoRARequest
@@ -120,6 +130,8 @@ class VLLMBackend(BackendBase):
         self.kwargs = llm_kwargs(base, tensor_parallel_size=tensor_parallel_size, dtype=dtype, lora_rank=rank,
                                  max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization,
                                  seed=seed)
+        self.kwargs.update(model_args or {})  # --model-args: vLLM engine arguments as given
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self.llm = vllm.LLM(**self.kwargs)
         self.tokenizer = self.llm.get_tokenizer()
         self.lora = LoRARequest("adapter", 1, self.adapter) if self.adapter else None
@@ -128,7 +140,8 @@ class VLLMBackend(BackendBase):
 
     def info(self) -> dict[str, Any]:
         return {"backend": self.name, "model_path": self.model_path, "adapter": self.adapter,
-                "vllm": self.version, **{k: v for k, v in self.kwargs.items() if k != "model"}}
+                "vllm": self.version, **{k: v for k, v in self.kwargs.items() if k != "model"},
+                **({"chat_template_kwargs": self.chat_template_kwargs} if self.chat_template_kwargs else {})}
 
     def provenance(self) -> dict[str, Any]:
         from harness.provenance import model_identity
@@ -136,11 +149,18 @@ class VLLMBackend(BackendBase):
         return model_identity(self.model_path, self.tokenizer, self.adapter)
 
     def generate(self, prompts: list[Prompt], params: GenParams) -> list[Completion]:
-        texts = [self.tokenizer.apply_chat_template(p.messages, **template_kwargs(p)) for p in prompts]
+        texts = [self.tokenizer.apply_chat_template(p.messages, **template_kwargs(p, self.chat_template_kwargs))
+                 for p in prompts]
         ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
         t0 = time.perf_counter()
         outs = self.llm.generate([{"prompt_token_ids": x} for x in ids], self._sampling(**sampling_kwargs(params)),
                                  lora_request=self.lora, use_tqdm=False)
         dt = (time.perf_counter() - t0) / max(1, len(prompts))
-        return [Completion(text=o.outputs[0].text, prompt_tokens=len(x), completion_tokens=len(o.outputs[0].token_ids),
-                           latency_s=dt) for o, x in zip(outs, ids, strict=True)]
+        return [self._completion(o.outputs[0], len(x), dt) for o, x in zip(outs, ids, strict=True)]
+
+    def _completion(self, out: Any, prompt_tokens: int, latency: float) -> Completion:
+        """One vLLM output: the text as vLLM decoded it (special tokens skipped), its reasoning and token counts."""
+        ids = list(out.token_ids)
+        thought = reasoning_token_count(ids, lambda t: self.tokenizer.decode(t, skip_special_tokens=True), out.text)
+        return Completion(text=out.text, prompt_tokens=prompt_tokens, completion_tokens=len(ids), latency_s=latency,
+                          reasoning=reasoning_of(out.text), reasoning_tokens=thought)

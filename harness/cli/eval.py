@@ -22,6 +22,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Generate with a backend, score with the official-equivalent checkers, write "
         "DIR/<run-name>/samples/<task>.jsonl and summary.json, print a table.",
     )
+    from harness.cli.eval_config import EvalParser
+
+    p.__class__ = EvalParser  # records which flags the command line gave, so --config fills only the others
+    p.add_argument("--config", default=None, metavar="FILE.yaml",
+                   help="read settings from a YAML file: every flag is a key (batch-size or batch_size); flags on the "
+                        "command line win; see docs/eval_config.yaml")
     p.add_argument("--model", default=None,
                    help="local HF checkpoint dir (incl. LoRA adapter dirs), hub id, or served model name for "
                         "--backend openai; default: the embedded SmolLM2-135M-Instruct")
@@ -48,6 +54,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature; 0 = greedy (default)")
     p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling p when temperature > 0")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--model-args", default=None, metavar="KEY=VALUE,...",
+                   help="loading options handed to the backend, as lm-eval's --model_args: e.g. trust_remote_code=true,"
+                        "revision=main,attn_implementation=sdpa (hf), quantization=awq (vllm), n_ctx=8192 (llamacpp); "
+                        "a backend flag's name sets that flag (dtype=bfloat16); enable_thinking joins the template options")
+    p.add_argument("--gen-kwargs", default=None, metavar="KEY=VALUE,...",
+                   help="generation options, as lm-eval's --gen_kwargs: stop (or until) cuts the answer, e.g. "
+                        "stop=['\\n\\n']; top_k, min_p, repetition_penalty (hf, vllm, openai, llamacpp), "
+                        "frequency_penalty/presence_penalty (vllm, openai, llamacpp); temperature, top_p, max_gen_toks, "
+                        "seed set their flags. A key the backend cannot honour is refused")
+    p.add_argument("--chat-template-kwargs", default=None, metavar="KEY=VALUE,...",
+                   help="options of the model's chat template, e.g. enable_thinking=false (Qwen3): passed to "
+                        "apply_chat_template (hf, vllm) or sent as chat_template_kwargs (openai)")
     p.add_argument("--output-dir", default="runs", help="parent directory of run directories (default runs/)")
     p.add_argument("--run-name", default=None, help="run directory name (default: derived from model and format)")
     p.add_argument("--resume", action="store_true",
@@ -103,8 +121,9 @@ def check_args(args: argparse.Namespace) -> None:
     and summary.json (strict JSON) cannot hold either. Every backend checks its own flags, whichever
     backend runs: a bad value is a mistake even where it goes unused.
     """
-    from harness.backends import BACKENDS, backend_class
+    from harness.backends import BACKENDS, backend_class, passthrough
 
+    passthrough.resolve(args, backend_class(args.backend))  # before the numbers: it may set --temperature etc.
     check_positive(args, "batch_size", "max_new_tokens", "repeats")
     parse_limit(args.limit)
     if not (math.isfinite(args.temperature) and args.temperature >= 0):
@@ -125,11 +144,13 @@ def parse_eval_args(argv: list[str]) -> argparse.Namespace:
     """`rest eval ARGV` parsed and checked as the command does, without running it (the checkpoint callback
     builds its backend from these); a refusal is a UserError."""
     from harness.cli import build_parser
+    from harness.cli.eval_config import apply_config
 
     try:
         args = build_parser().parse_args(["eval", *argv])
     except SystemExit:  # argparse has printed why
         raise UserError(f"`rest eval {' '.join(argv)}` is refused") from None
+    apply_config(args)
     check_args(args)
     return args
 
@@ -144,8 +165,10 @@ def check_run_name(name: str) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     from harness import backends
     from harness import tasks as registry
+    from harness.cli.eval_config import apply_config, resolved_settings
     from harness.data import preflight as task_data
 
+    apply_config(args)
     if args.list_tasks:
         for name in registry.known_tasks():
             print(name)
@@ -173,7 +196,7 @@ def run_eval(args: argparse.Namespace) -> int:
               "text, so one sample per item is taken; give --temperature > 0 to sample")
         repeats = 1
 
-    from harness.backends.base import GenParams
+    from harness.backends.passthrough import gen_params
     from harness.report import print_summary
     from harness.runner import RunConfig, open_run, run
 
@@ -186,6 +209,11 @@ def run_eval(args: argparse.Namespace) -> int:
     label = args.model or served or "SmolLM2-135M-Instruct (embedded)"
     short = Path(label).name if (args.model or served) else "SmolLM2-135M-Instruct"
     run_name = args.run_name or slug(f"{short}__{args.backend}__{args.format}")
+    settings = resolved_settings(args)
+    if args.summarize_only:  # the settings that generated the samples, not this command's
+        from harness.rundir.store import RunStore
+
+        settings = RunStore(Path(args.output_dir) / run_name).read_json("summary.json").get("settings") or {}
     cfg = RunConfig(
         tasks=task_names, out_dir=Path(args.output_dir) / run_name, fmt=args.format,
         limit=parse_limit(args.limit).to_json(), ids=ids, repeats=repeats,
@@ -193,8 +221,7 @@ def run_eval(args: argparse.Namespace) -> int:
         progress=not args.no_progress, force=args.force, requested=chosen.requested(args), loaded=loaded,
         backend_info={"backend": args.backend, "model_path": args.model, "dtype": args.dtype,
                       "summarized_from_samples": True} if args.summarize_only else None,
-        gen=GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
-                      seed=args.seed),
+        gen=gen_params(args), settings=settings,
     )
     with open_run(cfg, generating=not args.summarize_only) as lock:  # checked and locked before the model loads
         if backend is None and not args.summarize_only:
