@@ -12,7 +12,7 @@ import dataclasses
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -82,28 +82,37 @@ class EvalConfig:
     format: str | None = "auto"  # prompt format, as `rest eval --format` (toolrl: the paper scores BFCL in ToolRL's format)
 
 
+@dataclass
 class RunConfig:
-    """Base of a whole run's config dataclass (RL `TrainConfig`, SFT `SftConfig`), the one `config_yaml` writes."""
+    """Base of a whole run's config dataclass (RL `TrainConfig`, SFT `SftConfig`), the one `config_yaml` writes:
+    the sections every run has. `KEY_ORDER` is the order config.yaml lists them in."""
+
+    model: str = "embedded"
+    tokenizer: str | None = None
+    weights: WeightConfig = field(default_factory=WeightConfig)
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+
+    KEY_ORDER: ClassVar[tuple[str, ...]] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields by name, nested dataclass sections as dicts (TRL sections are copied as they are)."""
-        return dataclasses.asdict(self)  # type: ignore[call-overload]  # each subclass is a dataclass
+        """The fields by name in `KEY_ORDER`, nested dataclass sections as dicts (TRL sections copied as they are)."""
+        data = dataclasses.asdict(self)
+        return {k: data[k] for k in (*self.KEY_ORDER, *[k for k in data if k not in self.KEY_ORDER])}
 
 
 @dataclass
 class TrainConfig(RunConfig):
     """One training run, fully resolved; written to OUTPUT_DIR/config.yaml."""
 
-    model: str = "embedded"
-    tokenizer: str | None = None
     data: DataConfig = field(default_factory=DataConfig)
     reward: dict[str, Any] = field(default_factory=dict)  # kwargs of harness.toolrl.schedule.RewardConfig
-    weights: WeightConfig = field(default_factory=WeightConfig)
     grpo: GrpoConfig = field(default_factory=GrpoConfig)
     lora: LoraConfig = field(default_factory=LoraConfig)
-    wandb: WandbConfig = field(default_factory=WandbConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     output_dir: str = "runs/train"
+
+    KEY_ORDER: ClassVar[tuple[str, ...]] = ("model", "tokenizer", "data", "reward", "weights", "grpo", "lora", "wandb",
+                                            "eval", "output_dir")
 
 
 # ---------------------------------------------------------------- loading

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.types import UserError
 from trainer.config import (
     LoraConfig,
     RunConfig,
-    WandbConfig,
     _build,
     _check_choice,
     _read_yaml,
@@ -30,7 +29,6 @@ from trainer.config import (
 )
 from trainer.data import DEFAULT_HOLDOUT
 from trainer.trl_section import SftTrainConfig
-from trainer.weights import WeightConfig
 
 METHODS = ("sft", "tsft", "rsft")
 LENGTH_MODES = ("chat", "raw")
@@ -62,14 +60,13 @@ class SftConfig(RunConfig):
     """One supervised run, fully resolved; written to OUTPUT_DIR/config.yaml."""
 
     method: str = "sft"
-    model: str = "embedded"
-    tokenizer: str | None = None
     data: SftDataConfig = field(default_factory=SftDataConfig)
-    weights: WeightConfig = field(default_factory=WeightConfig)
     sft: SftTrainConfig = field(default_factory=SftTrainConfig)
     lora: SftLoraConfig = field(default_factory=SftLoraConfig)
-    wandb: WandbConfig = field(default_factory=WandbConfig)
     output_dir: str = "runs/sft"
+
+    KEY_ORDER: ClassVar[tuple[str, ...]] = ("method", "model", "tokenizer", "data", "weights", "sft", "lora", "wandb",
+                                            "output_dir")
 
 
 def raw_config(spec: str | Path | None, overrides: list[str] | None = None) -> dict[str, Any]:
