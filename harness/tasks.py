@@ -19,6 +19,7 @@ from harness.types import Sample, UserError
 class Task(Protocol):
     name: str  # "bfcl:simple_python"
     formats: tuple[str, ...]  # formats this task can be rendered in; first is the default
+    protocol: str  # one line: which benchmark protocol scores it (shown by `rest eval --list-tasks`)
 
     def samples(self) -> list[Sample]: ...
 
@@ -79,6 +80,11 @@ def register_group(name: str, members: list[str]) -> None:
 
 def known_tasks() -> list[str]:
     return TASKS.names()
+
+
+def describe(name: str) -> str:
+    """`name`'s protocol line (building a task reads no data)."""
+    return getattr(get(name), "protocol", "")
 
 
 def known_groups() -> dict[str, list[str]]:

@@ -32,6 +32,8 @@ def _items(level: int, root: str) -> tuple[dict[str, Any], ...]:
 class ToolRLLevel(registry.OwnMessagesTask):
     """One level of the ToolRL/ResT processed split."""
 
+    protocol = "API-Bank, ToolRL/ResT protocol: the first API call of each item judged against the gold call"
+
     formats = (FORMAT,)
     format_note = "the ToolRL/ResT prompt"
 

@@ -30,6 +30,8 @@ TOOLRL_USER_SUFFIX = (
 class BfclTask:
     """One BFCL single-turn category."""
 
+    protocol = "BFCL single-turn: calls decoded and AST-checked as `bfcl evaluate` does"
+
     formats = ("prompting", "fc", "toolrl")
 
     def __init__(self, category: str) -> None:

@@ -95,6 +95,8 @@ def judge(completion: str, ground_truth: str) -> Verdict:
 class ToolRLTask(registry.OwnMessagesTask):
     """One ToolRL-format file as an evaluation task."""
 
+    protocol = "ToolRL format: format validity, exact-call accuracy and ToolRL's correctness reward"
+
     formats = (FORMAT,)
     format_note = "the row's own ToolRL prompt"
 

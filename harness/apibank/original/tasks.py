@@ -33,7 +33,10 @@ def _test_items(root: str, level: int) -> list[dict[str, Any]]:
 
 
 class OriginalTask:
+    """One level of API-Bank in its original protocol."""
+
     formats = (FORMAT,)
+    protocol = "API-Bank, original protocol: calls executed on the API-Bank tools, results compared"
 
     def __init__(self, level: int, data_dir: str | Path | None = None, mode: str = "official") -> None:
         self.level, self.mode = level, mode

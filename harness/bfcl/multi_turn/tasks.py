@@ -29,6 +29,8 @@ ENTRY_KEYS = ("id", "question", "initial_config", "involved_classes", "missed_fu
 class MultiTurnTask:
     """One BFCL multi-turn category (prompting mode)."""
 
+    protocol = "BFCL multi-turn: calls executed in BFCL's stateful environments (no eval), states and results checked"
+
     formats = ("prompting",)
 
     def __init__(self, category: str) -> None:
