@@ -87,6 +87,11 @@ class FakeServer:
                     call = {"id": "c1", "type": "function",
                             "function": {"name": "calculate_triangle_area", "arguments": '{"base": 10}'}}
                     return self.send(200, chat_body(None, [call]))
+                if scenario == "think":  # a server with a reasoning parser (vLLM --reasoning-parser qwen3)
+                    body = chat_body("\n\n[f(a=1)]")
+                    body["choices"][0]["message"]["reasoning_content"] = "\nweighing it up\n"
+                    body["usage"]["completion_tokens_details"] = {"reasoning_tokens": 5}
+                    return self.send(200, body)
                 if scenario == "flaky":
                     if n == 1:
                         return self.send(429, {"error": {"message": "slow down"}}, {"Retry-After": "0"})
@@ -156,6 +161,34 @@ def test_greedy_sends_every_sampling_field_at_its_neutral_value(server):
             "presence_penalty": 0.0, "top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0}
     assert {k: req[k] for k in sent} == sent and "stop" not in req
     assert b.info()["sampling_sent"] == sent
+
+
+def test_reasoning_content_and_chat_template_kwargs(server):
+    b = backend(server, "think", chat_template_kwargs={"enable_thinking": True})
+    out = b.generate(prompts(1), GenParams(max_new_tokens=8, extra={"repetition_penalty": 1.1}))[0]
+    assert out.text == "\n\n[f(a=1)]" and out.reasoning == "\nweighing it up\n" and out.reasoning_separate
+    assert out.reasoning_tokens == 5
+    req = server.requests[0]
+    assert req["chat_template_kwargs"] == {"enable_thinking": True} and req["repetition_penalty"] == 1.1
+    assert b.info()["chat_template_kwargs"] == {"enable_thinking": True}
+    raw = backend(server, "ok").generate(prompts(1), GenParams())[0]  # no reasoning parser: read from the text
+    assert raw.reasoning is None and not raw.reasoning_separate
+    c = parse_response({"choices": [{"message": {"content": "<think>\nhm\n</think>\n\nok", "reasoning": None}}]})
+    assert c.reasoning == "hm" and not c.reasoning_separate and c.reasoning_tokens is None
+    c = parse_response({"choices": [{"message": {"content": "ok", "reasoning": "hm"}}]})  # newer vLLM's field
+    assert c.reasoning == "hm" and c.reasoning_separate
+
+
+def test_standard_params_only_and_api_openai_com_get_only_openai_fields(monkeypatch):
+    from harness.backends.openai_request import sampling_fields, sends_extended
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert not sends_extended(None, False) and not sends_extended("https://api.openai.com/v1/", False)
+    assert sends_extended("http://127.0.0.1:8000/v1", False) and not sends_extended("http://127.0.0.1:8000/v1", True)
+    fields = sampling_fields(GenParams(max_new_tokens=5, stop=["x"]), extended=False)
+    assert fields == {"max_tokens": 5, "temperature": 0.0, "top_p": 1.0, "seed": 0, "n": 1,
+                      "frequency_penalty": 0.0, "presence_penalty": 0.0, "stop": ["x"]}
+    assert sampling_fields(GenParams(extra={"presence_penalty": 0.5}), extended=False)["presence_penalty"] == 0.5
 
 
 def test_native_tool_calls_round_trip(server):

@@ -60,7 +60,7 @@ VLLM_MODEL_ARGS = frozenset({"trust_remote_code", "revision", "tokenizer", "toke
                              "enforce_eager", "kv_cache_dtype", "enable_prefix_caching", "swap_space", "download_dir",
                              "enable_chunked_prefill", "max_lora_rank"})
 VLLM_GEN_KEYS = frozenset({"top_k", "min_p", "repetition_penalty", "frequency_penalty", "presence_penalty",
-                           "stop_token_ids"})
+                           "stop_token_ids", "skip_special_tokens"})  # false: keep a </think> its tokenizer marks special
 
 
 def sampling_kwargs(params: GenParams) -> dict:
@@ -159,8 +159,9 @@ class VLLMBackend(BackendBase):
         return [self._completion(o.outputs[0], len(x), dt) for o, x in zip(outs, ids, strict=True)]
 
     def _completion(self, out: Any, prompt_tokens: int, latency: float) -> Completion:
-        """One vLLM output: the text as vLLM decoded it (special tokens skipped), its reasoning and token counts."""
+        """One vLLM output: the text as vLLM decoded it, its reasoning and token counts."""
         ids = list(out.token_ids)
-        thought = reasoning_token_count(ids, lambda t: self.tokenizer.decode(t, skip_special_tokens=True), out.text)
+        # counted on a decode that keeps every token: whether vLLM's text skipped a tag or not, it is found
+        thought = reasoning_token_count(ids, lambda t: self.tokenizer.decode(t, skip_special_tokens=False))
         return Completion(text=out.text, prompt_tokens=prompt_tokens, completion_tokens=len(ids), latency_s=latency,
                           reasoning=reasoning_of(out.text), reasoning_tokens=thought)
