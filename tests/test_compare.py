@@ -119,3 +119,13 @@ def test_prompt_diff_counts_items_shown_another_prompt():
     b = {"t": recs("t", {"1": True}, prompt_hash="h2") + recs("t", {"2": True}, prompt_hash="h1")}
     assert prompt_diff(a, b) == {"t": 1}
     assert prompt_diff({"t": recs("t", {"1": True})}, b) == {"t": 0}  # no hash recorded: not counted
+
+
+def test_the_model_under_comparison_is_not_a_confound():
+    a = RunSummary(model="ckpt-0", backend={"backend": "hf", "model_path": "ckpt-0", "dtype": "float32"},
+                   provenance={"model": {"weights": [{"sha256": "aa"}], "chat_template_hash": "t"}})
+    b = RunSummary(model="ckpt-50", backend={"backend": "hf", "model_path": "ckpt-50", "dtype": "float32"},
+                   provenance={"model": {"weights": [{"sha256": "bb"}], "chat_template_hash": "t2"}})
+    assert settings_diff(a, b) == [("provenance.model.chat_template_hash", "t", "t2")]  # a template change is flagged
+    assert [k for k, _, _ in settings_diff(a, b, models=True)] == ["backend.model_path", "model",
+                                                                   "provenance.model.weights"]

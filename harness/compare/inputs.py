@@ -126,6 +126,8 @@ def comparison(a: LoadedRun, b: LoadedRun, n_boot: int = 2000, seed: int = 0) ->
         "tasks": [r.to_json() for r in results],
         "settings_diff": [{"setting": k, "a": va, "b": vb} for k, va, vb in settings_diff(a.summary, b.summary)]
         if both else [],
+        "model_diff": [{"setting": k, "a": va, "b": vb} for k, va, vb in settings_diff(a.summary, b.summary, True)]
+        if both else [],
         "prompt_diff": prompt_diff(a.samples, b.samples),
         "only_in_a": sorted(set(a.samples) - set(b.samples)), "only_in_b": sorted(set(b.samples) - set(a.samples)),
     }
@@ -157,6 +159,8 @@ HEADER = ["task", "items", "A %", "B %", "B-A pts", "95% CI (paired)", "p", "A o
 def notes(doc: dict[str, Any]) -> list[str]:
     """Sentences on comparability: settings and prompts that differ, items or tasks not shared."""
     out = []
+    if not doc.get("model_diff") and doc["a"]["kind"] == doc["b"]["kind"] == "run":
+        out.append("both runs used the same model (weights), so differences come from the settings below")
     if doc["settings_diff"]:
         out.append("the runs were not made the same way: " + "; ".join(
             f"{d['setting']} {d['a']!r} -> {d['b']!r}" for d in doc["settings_diff"][:12]))

@@ -193,10 +193,14 @@ def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
 # What shapes the generated text or its verdicts; timings, versions of unrelated packages and dates do not.
 SETTING_PATHS = ("model", "format", "limit", "backend", "generation", "provenance")
 IGNORED = ("backend.load_s", "provenance.command", "provenance.started_at", "backend.summarized_from_samples")
+# What names the model under comparison: a difference here is the point of the comparison, not a confound.
+MODEL_IDENTITY = ("model", "backend.model_path", "backend.adapter", "provenance.model.model_path",
+                  "provenance.model.weights", "provenance.model.adapter_weights", "provenance.model.revision")
 
 
-def settings_diff(a: RunSummary, b: RunSummary) -> list[tuple[str, Any, Any]]:
-    """(setting, value in a, value in b) for every recorded setting that differs between the two runs."""
+def settings_diff(a: RunSummary, b: RunSummary, models: bool = False) -> list[tuple[str, Any, Any]]:
+    """(setting, value in a, value in b) for every recorded setting that differs between the two runs:
+    everything that shapes the text or its verdict except which model it is, or (`models`) only that."""
     fa: dict[str, Any] = {}
     fb: dict[str, Any] = {}
     for key in SETTING_PATHS:
@@ -206,8 +210,11 @@ def settings_diff(a: RunSummary, b: RunSummary) -> list[tuple[str, Any, Any]]:
         fa[f"tasks.{task}.format"] = a.tasks[task].format
         fb[f"tasks.{task}.format"] = b.tasks[task].format
     keys = sorted(set(fa) | set(fb))
+    def under(k: str, prefixes: tuple[str, ...]) -> bool:
+        return any(k == i or k.startswith(i + ".") for i in prefixes)
+
     return [(k, fa.get(k), fb.get(k)) for k in keys
-            if not any(k == i or k.startswith(i + ".") for i in IGNORED) and fa.get(k) != fb.get(k)]
+            if not under(k, IGNORED) and under(k, MODEL_IDENTITY) == models and fa.get(k) != fb.get(k)]
 
 
 def prompt_diff(a: dict[str, list[SampleRecord]], b: dict[str, list[SampleRecord]]) -> dict[str, int]:
