@@ -159,7 +159,10 @@ HEADER = ["task", "items", "A %", "B %", "B-A pts", "95% CI (paired)", "p", "A o
 def notes(doc: dict[str, Any]) -> list[str]:
     """Sentences on comparability: settings and prompts that differ, items or tasks not shared."""
     out = []
-    if not doc.get("model_diff") and doc["a"]["kind"] == doc["b"]["kind"] == "run":
+    if doc.get("model_diff"):
+        out.append("models compared: " + "; ".join(f"{d['setting']} {d['a']!r} -> {d['b']!r}"
+                                                    for d in doc["model_diff"] if d["setting"] != "model"))
+    elif doc["a"]["kind"] == doc["b"]["kind"] == "run":
         out.append("both runs used the same model (weights), so differences come from the settings below")
     if doc["settings_diff"]:
         out.append("the runs were not made the same way: " + "; ".join(
