@@ -23,6 +23,8 @@ def test_key_value_syntax_as_lm_eval():
     assert parse_options({"a": 1}, "--c") == {"a": 1} and parse_options(None, "--c") == {} == parse_options("", "--c")
     with pytest.raises(UserError, match="--model-args: expected key=value, got 'oops'"):
         parse_options("a=1,oops", "--model-args")
+    with pytest.raises(UserError, match="'ids={1, 2}' is not a JSON value"):
+        parse_options("ids={1, 2}", "--gen-kwargs")
     with pytest.raises(UserError, match="not a JSON object"):
         parse_options("{nope", "--gen-kwargs")
 

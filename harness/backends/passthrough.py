@@ -87,6 +87,10 @@ def parse_options(value: Any, flag: str) -> dict[str, Any]:
         if not eq or not key.strip():
             raise UserError(f"{flag}: expected key=value, got {item!r}")
         out[key.strip()] = _value(raw)
+        try:  # run.json and summary.json record the options: sets, bytes and the like cannot be recorded
+            json.dumps(out[key.strip()], allow_nan=False)
+        except (TypeError, ValueError):
+            raise UserError(f"{flag}: {item!r} is not a JSON value (use a list, a number, true/false or text)") from None
     return out
 
 
