@@ -73,13 +73,15 @@ def completion_scoring_text(completion: object, fmt: str) -> str:
 
 
 def apply_stop(text: str, stop: Sequence[str]) -> str:
-    """Cut `text` at the first stop string in its answer; the reasoning and the whitespace that follows it are
-    never cut (lm-eval strips both before it applies stop sequences)."""
+    """Cut `text` at the first stop string in its answer; a reasoning block and the whitespace after it are
+    never cut (lm-eval strips both before it applies stop sequences). Without `</think>` all of it is answer."""
     if not stop:
         return text
     cut = text.rfind(THINK_CLOSE)
-    start = cut + len(THINK_CLOSE) if cut >= 0 else 0
-    start += len(text[start:]) - len(text[start:].lstrip())  # the answer starts after the blank after </think>
+    start = 0
+    if cut >= 0:  # the answer starts after </think> and the blank that follows it
+        start = cut + len(THINK_CLOSE)
+        start += len(text[start:]) - len(text[start:].lstrip())
     answer = text[start:]
     for s in stop:
         if s and s in answer:

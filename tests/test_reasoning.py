@@ -75,6 +75,7 @@ def test_stop_strings_cut_the_answer_never_the_reasoning():
     text = "<think>\nline one\n\nline two\n</think>\n\nanswer\n\ntrailing"
     assert apply_stop(text, ["\n\n"]) == "<think>\nline one\n\nline two\n</think>\n\nanswer"
     assert apply_stop("a\n\nb", ["\n\n"]) == "a" and apply_stop("a", []) == "a"
+    assert apply_stop("\n\nb", ["\n\n"]) == ""  # no thought: the whole text is the answer, as before
 
 
 def _bfcl_handlers(monkeypatch):
