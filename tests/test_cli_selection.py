@@ -95,3 +95,26 @@ def test_rest_compare_finds_the_items_that_differ(tmp_path, capsys):
 def test_rest_compare_needs_two_runs(tmp_path, capsys):
     assert main(["compare", str(tmp_path)]) == 2
     assert "at least two runs" in capsys.readouterr().err
+
+
+def test_bfcl_layout_is_written_after_a_bfcl_run(tmp_path, monkeypatch):
+    import csv
+
+    class Answers:
+        name = "scripted"
+
+        def info(self):
+            return {"backend": self.name}
+
+        def generate(self, prompts, params):
+            from harness.backends.base import Completion
+
+            return [Completion(text="[calculate_triangle_area(base=10, height=5)]") for _ in prompts]
+
+    monkeypatch.setattr(backends, "make_backend", lambda name, args=None, **kw: Answers())
+    out = tmp_path / "bfcl_out"
+    assert main(["eval", "--tasks", "bfcl:simple_python", "--limit", "2", "--output-dir", str(tmp_path),
+                 "--run-name", "r", "--no-progress", "--bfcl-layout", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "score" / "data_overall.csv", encoding="utf-8")))
+    assert len(rows) == 1 and list((out / "result").iterdir())
+    assert main(["eval", "--tasks", "test:echo", "--bfcl-layout", str(tmp_path / "r" / "summary.json")]) == 2

@@ -67,6 +67,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="options of the model's chat template, e.g. enable_thinking=false (Qwen3): passed to "
                         "apply_chat_template (hf, vllm) or sent as chat_template_kwargs (openai)")
     p.add_argument("--output-dir", default="runs", help="parent directory of run directories (default runs/)")
+    p.add_argument("--bfcl-layout", default=None, metavar="DIR",
+                   help="also write BFCL's own result/ and score/ trees and data_*.csv tables into DIR, as "
+                        "`bfcl evaluate` lays them out (BFCL tasks only; DIR accumulates models as BFCL's does)")
     p.add_argument("--run-name", default=None, help="run directory name (default: derived from model and format)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run: keep finished samples, redo torn and failed ones")
@@ -138,6 +141,10 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError("--force only applies to --resume (continue a run whose settings differ)")
     if args.summarize_only and args.overwrite:
         raise UserError("--summarize-only reads the run's samples; it cannot be combined with --overwrite")
+    if getattr(args, "bfcl_layout", None):
+        from harness.bfcl.layout_write import check_layout_dir
+
+        check_layout_dir(args.bfcl_layout)
 
 
 def parse_eval_args(argv: list[str]) -> argparse.Namespace:
@@ -170,10 +177,12 @@ def run_eval(args: argparse.Namespace) -> int:
 
     apply_config(args)
     if args.list_tasks:
-        for name in registry.known_tasks():
-            print(name)
+        names = registry.known_tasks()
+        width = max(len(n) for n in names)
+        for name in names:
+            print(f"{name:<{width}}  {registry.describe(name)}")
         for group, members in registry.known_groups().items():
-            print(f"{group}  (group: {len(members)} tasks)")
+            print(f"{group:<{width}}  (group: {len(members)} tasks)")
         return 0
     chosen = backends.backend_class(args.backend)
     check_args(args)
@@ -228,6 +237,14 @@ def run_eval(args: argparse.Namespace) -> int:
             backend = backends.make_backend(args.backend, args=args)
         summary = run(backend, cfg, lock=lock)
     print_summary(summary, exclude_failed=args.exclude_failed)
+    if args.bfcl_layout:
+        if any(t.startswith("bfcl:") for t in summary.tasks):
+            from harness.bfcl.layout_write import write_bfcl_layout
+
+            write_bfcl_layout(cfg.out_dir, args.bfcl_layout)
+            print(f"BFCL layout: {args.bfcl_layout}")
+        else:
+            print("--bfcl-layout: no BFCL task in this run; nothing written")
     for name, t in summary.tasks.items():
         if t.held < t.planned:
             print(f"partial: {name} holds {t.held} of {t.planned} items "

@@ -147,13 +147,3 @@ def test_original_protocol_dispatch(tmp_path, capsys, monkeypatch):
     (tmp_path / "bad.jsonl").write_text('{"file": "x", "sample_id": "0", "pred": "p"}\n')
     assert main(["score", "apibank", str(tmp_path / "bad.jsonl"), "--protocol", "original"]) == 2
     assert "bad.jsonl:1" in capsys.readouterr().err
-
-
-def test_original_protocol_unavailable_is_a_user_error(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "harness.apibank.original.score", None)
-    import harness.apibank.original as pkg
-
-    monkeypatch.delattr(pkg, "score", raising=False)
-    f = _write(tmp_path / "orig.jsonl", [{"file": "a", "sample_id": 0, "pred": "p"}])
-    assert main(["score", "apibank", f, "--protocol", "original"]) == 2
-    assert "not available" in capsys.readouterr().err
