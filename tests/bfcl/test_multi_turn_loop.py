@@ -276,3 +276,11 @@ def test_run_batch_reports_each_query_round():
     assert len(notes) == len(backend.prompts) > 0  # one note per generate call (query round)
     assert notes[0].startswith("3 episodes, 1 query rounds, ") and notes[-1].endswith(", 0 still running")
     assert all(scored.verdict.valid for _, scored in pairs)
+
+
+def test_a_thinking_models_reasoning_is_neither_decoded_nor_fed_back():
+    ep = _episodes("multi_turn_base", 1)[0]
+    ep.feed(StepOutput("<think>maybe [rm(file_name='x')] first?</think>\n\n[cd(directory='nowhere')]"))
+    assert ep.messages[-2] == {"role": "assistant", "content": "[cd(directory='nowhere')]"}
+    tools = [m for m in ep.messages if m["role"] == "tool"]
+    assert len(tools) == 1 and ep.result[-1] == ["[cd(directory='nowhere')]"]

@@ -24,6 +24,7 @@ from harness.bfcl.multi_turn.env import Environment
 from harness.bfcl.multi_turn.executor import execute_calls
 from harness.bfcl.multi_turn.scoring import decode_step
 from harness.bfcl.prompts import with_system_prompt
+from harness.reasoning import split_reasoning
 
 MAX_STEPS = 20  # BFCL's MAXIMUM_STEP_LIMIT
 ADDED_FUNCTIONS_MESSAGE = "I have updated some more functions you can choose from. What about now?"
@@ -98,9 +99,10 @@ class Episode:
         if out.error is not None:
             self.error, self.done = out.error, True
             return
-        self.result[-1].append(out.text)
-        self.messages.append({"role": "assistant", "content": out.text})
-        calls = decode_step(out.text)
+        answer = split_reasoning(out.text).answer  # a thinking model's reasoning is neither kept nor decoded (BFCL's Qwen handlers)
+        self.result[-1].append(answer)
+        self.messages.append({"role": "assistant", "content": answer})
+        calls = decode_step(answer)
         if calls is None:
             self._next_turn()
             return
