@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.types import UserError
+from trainer.study_report import run_name
 
 TOOLRL_TASK = "toolrl:test"
 APIBANK_TASK = "apibank:level-1"
@@ -84,10 +85,6 @@ class StudySettings:
             f"grpo.save_steps={self.save_steps}", "grpo.save_total_limit=1", "grpo.logging_steps=1",
             f"grpo.seed={seed}", "grpo.use_vllm=false", *self.extra_rl,
         ]
-
-
-def run_name(arm: str, seed: int) -> str:
-    return f"{arm}-s{seed}"
 
 
 # ---------------------------------------------------------------- stage bookkeeping

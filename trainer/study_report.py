@@ -30,6 +30,11 @@ BINARY = ("format_valid", "accuracy")
 HELD_OUT = "toolrl:test"
 
 
+def run_name(arm: str, seed: int) -> str:
+    """The name of one arm-seed run in the study's folders and tables (`rest-s2`)."""
+    return f"{arm}-s{seed}"
+
+
 # ---------------------------------------------------------------- reading
 
 
@@ -320,7 +325,6 @@ def collect(board: Path, settings: Any) -> dict[str, Any]:
     """Everything recorded in the board folder -> the study dict (nothing is read from the work folder)."""
     import dataclasses
 
-    from trainer.study import run_name
 
     items_dir = board / "items"
     start = read_items_csv(items_dir / "warm-start.csv")

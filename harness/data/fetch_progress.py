@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
-
-if TYPE_CHECKING:
-    from harness.data.fetch import FileSpec
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 PROGRESS_TTY_EVERY_S = 0.2  # rewrite the line on a terminal at most this often
 PROGRESS_LOG_EVERY_S = 30.0  # in a log file (not a terminal): one line this often
@@ -33,7 +30,7 @@ class Progress:
     to be alive without a line per chunk. Short downloads into a log say nothing.
     """
 
-    def __init__(self, name: str, todo: list[FileSpec], stream: TextIO | None, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, name: str, todo: Sequence[Any], stream: TextIO | None, clock: Callable[[], float] = time.monotonic):
         self.name, self.stream, self.clock = name, stream, clock
         self.expected = sum(s.size or 0 for s in todo)
         self.unsized = sum(1 for s in todo if s.size is None)

@@ -16,7 +16,8 @@ from harness.types import UserError
 
 if TYPE_CHECKING:
     from harness.backends.base import Backend
-    from harness.runner import RunConfig
+
+RunConfig = Any  # harness.runner.RunConfig; named loosely so the run directory does not import the runner
 
 
 GENERATION_KEYS = ("max_new_tokens", "temperature", "top_p", "seed")
