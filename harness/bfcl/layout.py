@@ -105,16 +105,6 @@ def score_files(rows: Iterable[dict[str, Any]], model_dir: str) -> dict[str, lis
     return out
 
 
-def counts_of(rows: Iterable[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-    """{category: (correct, total)} of scored rows."""
-    counts: dict[str, list[int]] = {}
-    for row in rows:
-        c = counts.setdefault(row["category"], [0, 0])
-        c[0] += bool(row["valid"])
-        c[1] += 1
-    return {k: (v[0], v[1]) for k, v in counts.items()}
-
-
 def latency_cells(latencies: Iterable[Any]) -> tuple[Any, Any, Any, Any]:
     """(cost, mean, std, p95) as BFCL computes them for a self-served model: zero and non-numbers dropped.
 

@@ -151,9 +151,8 @@ def _score_single(line: ResultLine, entry: dict, answer: list | None, fmt: str) 
 
 
 def _multi_turn_scorer():
-    from harness.bfcl.multi_turn.scoring import (
-        score_result_line,  # loaded only when a file holds multi-turn lines
-    )
+    """BFCL's multi-turn scorer, imported only when a file holds multi-turn lines."""
+    from harness.bfcl.multi_turn.scoring import score_result_line
 
     return score_result_line
 
