@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 HASH_CHARS = 16
+WEIGHT_BIN_PREFIXES = ("pytorch_model", "adapter_model")  # .bin files that hold weights (not training_args.bin)
 WEIGHT_HASH_MAX_BYTES = 2 << 30  # hash weight files up to 2 GiB (about 1 s a GiB); larger ones: size and mtime
 
 
@@ -64,7 +65,8 @@ def weights_fingerprint(model_dir: Path) -> list[dict[str, Any]] | None:
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         return None
-    files = sorted(p for p in model_dir.iterdir() if p.suffix in (".safetensors", ".bin", ".gguf") and p.is_file())
+    files = sorted(p for p in model_dir.iterdir() if p.is_file() and (
+        p.suffix in (".safetensors", ".gguf") or (p.suffix == ".bin" and p.name.startswith(WEIGHT_BIN_PREFIXES))))
     return [file_fingerprint(p) for p in files] or None
 
 

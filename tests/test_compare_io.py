@@ -92,3 +92,15 @@ def test_unreadable_inputs_are_one_line_errors(tmp_path):
     other.write_text('{"id": "1", "task": "apibank:level-1", "valid": true}\n')
     with pytest.raises(UserError, match="share no task"):
         comparison(load_run(make_run(tmp_path / "a", {"simple_python_0": True})), load_run(str(other)))
+
+
+def test_settings_only_one_run_recorded_are_named_not_compared(tmp_path):
+    outcomes = {f"simple_python_{i}": True for i in range(3)}
+    old, new = make_run(tmp_path / "old", outcomes), make_run(tmp_path / "new", outcomes)
+    summary = json.loads((tmp_path / "new" / "summary.json").read_text())
+    summary["provenance"] = {"commit": "abc", "command": "rest eval", "model": {"chat_template_hash": "t"}}
+    (tmp_path / "new" / "summary.json").write_text(json.dumps(summary))
+    doc = comparison(load_run(old), load_run(new))
+    assert doc["settings_diff"] == [] and doc["unrecorded"]["a"] == ["provenance.commit",
+                                                                     "provenance.model.chat_template_hash"]
+    assert "A did not record 2 setting(s)" in markdown(doc)

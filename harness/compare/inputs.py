@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.compare.paired_items import compare_runs, prompt_diff, settings_diff
+from harness.compare.paired_items import compare_runs, prompt_diff, settings_diff, unrecorded
 from harness.records import RunSummary, SampleRecord
 from harness.rundir.store import RunStore
 from harness.types import UserError
@@ -128,6 +128,7 @@ def comparison(a: LoadedRun, b: LoadedRun, n_boot: int = 2000, seed: int = 0) ->
         if both else [],
         "model_diff": [{"setting": k, "a": va, "b": vb} for k, va, vb in settings_diff(a.summary, b.summary, True)]
         if both else [],
+        "unrecorded": dict(zip(("a", "b"), unrecorded(a.summary, b.summary), strict=True)) if both else {},
         "prompt_diff": prompt_diff(a.samples, b.samples),
         "only_in_a": sorted(set(a.samples) - set(b.samples)), "only_in_b": sorted(set(b.samples) - set(a.samples)),
     }
@@ -167,6 +168,11 @@ def notes(doc: dict[str, Any]) -> list[str]:
     if doc["settings_diff"]:
         out.append("the runs were not made the same way: " + "; ".join(
             f"{d['setting']} {d['a']!r} -> {d['b']!r}" for d in doc["settings_diff"][:12]))
+    for side in ("a", "b"):
+        missing = (doc.get("unrecorded") or {}).get(side) or []
+        if missing:
+            out.append(f"{side.upper()} did not record {len(missing)} setting(s) the other did (an older harness?), "
+                       f"so they cannot be compared: {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}")
     changed = {t: n for t, n in doc["prompt_diff"].items() if n}
     if changed:
         out.append("different prompts on common items: " + ", ".join(f"{t}: {n}" for t, n in changed.items()))

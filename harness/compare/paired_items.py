@@ -199,8 +199,9 @@ MODEL_IDENTITY = ("model", "backend.model_path", "backend.adapter", "provenance.
 
 
 def settings_diff(a: RunSummary, b: RunSummary, models: bool = False) -> list[tuple[str, Any, Any]]:
-    """(setting, value in a, value in b) for every recorded setting that differs between the two runs:
-    everything that shapes the text or its verdict except which model it is, or (`models`) only that."""
+    """(setting, value in a, value in b) for every setting both runs recorded and that differs between them:
+    everything that shapes the text or its verdict except which model it is, or (`models`) only that.
+    Settings only one run recorded are listed by `unrecorded`."""
     fa: dict[str, Any] = {}
     fb: dict[str, Any] = {}
     for key in SETTING_PATHS:
@@ -214,7 +215,20 @@ def settings_diff(a: RunSummary, b: RunSummary, models: bool = False) -> list[tu
         return any(k == i or k.startswith(i + ".") for i in prefixes)
 
     return [(k, fa.get(k), fb.get(k)) for k in keys
-            if not under(k, IGNORED) and under(k, MODEL_IDENTITY) == models and fa.get(k) != fb.get(k)]
+            if not under(k, IGNORED) and under(k, MODEL_IDENTITY) == models and fa.get(k) != fb.get(k)
+            and fa.get(k) is not None and fb.get(k) is not None]
+
+
+def unrecorded(a: RunSummary, b: RunSummary) -> tuple[list[str], list[str]]:
+    """Settings only one run recorded (a run from an older harness records less): (missing in a, missing in b)."""
+    fa: dict[str, Any] = {}
+    fb: dict[str, Any] = {}
+    for key in SETTING_PATHS:
+        _flat(key, getattr(a, key), fa)
+        _flat(key, getattr(b, key), fb)
+    keys = sorted(k for k in set(fa) | set(fb) if not any(k == i or k.startswith(i + ".") for i in IGNORED))
+    return ([k for k in keys if fa.get(k) is None and fb.get(k) is not None],
+            [k for k in keys if fb.get(k) is None and fa.get(k) is not None])
 
 
 def prompt_diff(a: dict[str, list[SampleRecord]], b: dict[str, list[SampleRecord]]) -> dict[str, int]:
