@@ -164,7 +164,7 @@ def notes(doc: dict[str, Any]) -> list[str]:
         out.append("models compared: " + "; ".join(f"{d['setting']} {d['a']!r} -> {d['b']!r}"
                                                     for d in doc["model_diff"] if d["setting"] != "model"))
     elif doc["a"]["kind"] == doc["b"]["kind"] == "run":
-        out.append("both runs used the same model (weights), so differences come from the settings below")
+        out.append("both runs name the same model, so differences come from the settings below")
     if doc["settings_diff"]:
         out.append("the runs were not made the same way: " + "; ".join(
             f"{d['setting']} {d['a']!r} -> {d['b']!r}" for d in doc["settings_diff"][:12]))
