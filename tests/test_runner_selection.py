@@ -7,11 +7,10 @@ import random
 
 import pytest
 
-from harness import tasks as registry
 from harness.backends.base import Completion, GenParams
 from harness.rundir.store import RunStore
 from harness.runner import RunConfig, run
-from tests.test_runner import EchoTask, OkBackend
+from tests.test_runner import OkBackend, echo_task  # noqa: F401  (echo_task: the autouse fixture registering test:echo)
 
 
 class CoinBackend:
@@ -35,13 +34,6 @@ class CoinBackend:
             rng = random.Random(params.seed * 1000 + int(p.messages[0]["content"]))
             out.append(Completion(text="ok" if rng.random() < 0.5 else "no", completion_tokens=1))
         return out
-
-
-@pytest.fixture(autouse=True)
-def echo_task():
-    registry.register("test:echo", EchoTask)
-    yield
-    registry.TASKS.unregister("test:echo")
 
 
 def cfg(tmp_path, **kw) -> RunConfig:
