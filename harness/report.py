@@ -74,7 +74,7 @@ def print_summary(summary: RunSummary, exclude_failed: bool = False) -> None:
     for bench, cells in summary.aggregates.items():
         star = ""  # explain the mark only where a cell carries it
         if not all(c.get("complete", True) for c in cells.values()):
-            star = ("; * = incomplete: missing categories count 0, BFCL's board shows N/A" if bench == "bfcl"
+            star = ("; * = incomplete: missing categories count 0, BFCL's board shows N/A" if bench.split()[0] == "bfcl"
                     else "; * = incomplete: the average of the levels run, not all three")
         sub = Table(title=f"{bench} aggregates (95% CI{star})")
         for col in ("score", "accuracy %", "95% CI", "n", "method"):

@@ -28,7 +28,7 @@ from harness.rundir.lock import RunLock
 from harness.rundir.settings import GENERATION_KEYS, record_session, resume_differences
 from harness.rundir.store import RunStore
 from harness.selection import ids_for_task, parse_limit
-from harness.summary import benchmark_aggregates, outcomes_of, task_summary
+from harness.summary import outcomes_of, run_aggregates, task_summary
 from harness.types import UserError
 
 
@@ -279,7 +279,7 @@ def _run(backend: Backend | None, cfg: RunConfig) -> RunSummary:
         backend=backend.info() if backend is not None else _summarized_backend(store, cfg),
         format=cfg.fmt if backend is not None else settings.get("format", cfg.fmt),
         limit=cfg.limit, generation=gen, tasks=per_task,
-        aggregates=benchmark_aggregates(per_task, outcomes),
+        aggregates=run_aggregates(per_task, outcomes, cfg.repeats),
         complete=all(t.held == t.planned for t in per_task.values()),
         timings={k: round(v, 3) for k, v in timings.items()},
         versions=versions(), finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -88,3 +88,15 @@ def benchmark_aggregates(per_task: dict[str, TaskResult], outcomes: dict[str, li
     """
     measured = [t for t, s in per_task.items() if s.total]
     return benchmark_cells(measured, outcomes or {}, n_boot=n_boot)
+
+
+def run_aggregates(per_task: dict[str, TaskResult], outcomes: dict[str, list[float]], repeats: int = 1,
+                   n_boot: int = 1000) -> dict[str, Any]:
+    """The summary's aggregates: each benchmark's from per-item outcomes (avg@k with repeats), and with
+    `repeats` > 1 also its pass@k figures under "<benchmark> pass@<k>" (an item counts when any sample is right)."""
+    out = benchmark_aggregates(per_task, outcomes, n_boot=n_boot)
+    if repeats > 1:
+        passes = {t: [1 if x > 0 else 0 for x in v] for t, v in outcomes.items()}
+        for bench, cells in benchmark_aggregates(per_task, passes, n_boot=n_boot).items():
+            out[f"{bench} pass@{repeats}"] = cells
+    return out

@@ -117,3 +117,17 @@ def test_repeats_interval_resamples_items_not_samples(tmp_path):
     assert hi - lo > 1.5 * (whi - wlo)
     records = RunStore(tmp_path / "run").load("test:echo")
     assert outcomes_of(records) == [1, 0] * 5  # one outcome per item for the aggregates' bootstrap
+
+
+def test_repeats_add_pass_at_k_aggregates_beside_avg_at_k():
+    from harness.records import TaskResult
+    from harness.summary import run_aggregates
+
+    per_task = {"bfcl:simple_python": TaskResult(correct=5, total=12, repeats=4)}
+    outcomes = {"bfcl:simple_python": [0.5, 0.0, 0.75]}  # per-item means over 4 samples
+    agg = run_aggregates(per_task, outcomes, repeats=4, n_boot=200)
+    assert set(agg) == {"bfcl", "bfcl pass@4"}
+    assert agg["bfcl"]["non_live"]["accuracy"] < agg["bfcl pass@4"]["non_live"]["accuracy"]
+    ratio = agg["bfcl pass@4"]["non_live"]["accuracy"] / agg["bfcl"]["non_live"]["accuracy"]
+    assert ratio == pytest.approx((2 / 3) / (1.25 / 3))  # pass@4: two of three items; avg@4: 1.25 of three
+    assert set(run_aggregates(per_task, outcomes, repeats=1, n_boot=200)) == {"bfcl"}
