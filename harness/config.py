@@ -16,3 +16,12 @@ CACHE_ENV = "REST_CACHE_DIR"
 def cache_root() -> Path:
     """Root of everything the harness caches (`$REST_CACHE_DIR`, default ~/.cache/rest-harness)."""
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rest-harness")
+
+
+def sibling_data(dataset: str) -> Path:
+    """`../shared/data/<dataset>` beside the checkout: where development and CI checkouts keep the test data.
+
+    The last place data lookups try (after their environment variable and the fetch cache); a user's clone
+    has no such folder, and the lookups then say how to fetch the data.
+    """
+    return Path(__file__).resolve().parents[2] / "shared" / "data" / dataset

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.apibank.toolrl_protocol import gold_call
+from harness.config import sibling_data
 from harness.types import DataMissing, UserError
 
 ENV_VAR = "REST_APIBANK_DATA"
@@ -31,8 +32,7 @@ def cache_data_dir() -> Path:
 
 
 def _sibling_shared() -> Path:
-    # repo root is two levels above this package; dev/CI checkouts sit beside ../shared
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "apibank"
+    return sibling_data("apibank")
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.config import cache_root
+from harness.config import cache_root, sibling_data
 from harness.types import DataMissing, UserError
 
 # Files of `rest data fetch toolrl` (harness.data.manifest) by alias. Evaluation resolves ALIASES;
@@ -38,7 +38,7 @@ def search_dirs() -> list[Path]:
     if os.environ.get("REST_TOOLRL_DATA"):
         dirs.append(Path(os.environ["REST_TOOLRL_DATA"]).expanduser())
     dirs.append(cache_root() / "data" / "toolrl")
-    dirs.append(Path(__file__).resolve().parents[3] / "shared" / "data" / "toolrl")
+    dirs.append(sibling_data("toolrl"))
     return dirs
 
 
