@@ -105,6 +105,11 @@ class FakeServer:
                     return self.send(200, b'{"choices": [ this is not json')
                 if scenario == "bad_request":
                     return self.send(400, {"error": {"message": "context too long"}})
+                if scenario == "top_k_ge_0":  # llama-cpp-python's server validates top_k >= 0
+                    if body.get("top_k", 0) < 0:
+                        return self.send(500, {"error": {"message": "1 validation error: ('body', 'top_k') "
+                                                                    "Input should be greater than or equal to 0"}})
+                    return self.send(200, chat_body(f"top_k={body['top_k']}"))
                 if scenario == "auth":
                     return self.send(401, {"error": {"message": "bad key"}})
                 return self.send(404, {"error": {"message": f"unknown model {scenario}"}})
@@ -161,6 +166,20 @@ def test_greedy_sends_every_sampling_field_at_its_neutral_value(server):
             "presence_penalty": 0.0, "top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0}
     assert {k: req[k] for k in sent} == sent and "stop" not in req
     assert b.info()["sampling_sent"] == sent
+
+
+def test_server_refusing_top_k_minus_one_gets_zero_once(server):
+    """llama-cpp-python's server refuses top_k=-1 (vLLM's "off"): the backend respells it as 0 (llama.cpp's "off")
+    once, without spending a retry, and records what it sent; a top_k the user set is never rewritten."""
+    b = backend(server, "top_k_ge_0", max_retries=0, concurrency=1)
+    out = b.generate(prompts(3), GenParams())
+    assert [c.text for c in out] == ["top_k=0"] * 3 and all(c.error is None for c in out)
+    assert [r["top_k"] for r in server.requests] == [-1, 0, 0, 0]
+    assert b.info()["sampling_sent"]["top_k"] == 0
+    server.requests.clear()
+    mine = backend(server, "top_k_ge_0", max_retries=0).generate(prompts(1), GenParams(extra={"top_k": -1}))[0]
+    assert "HTTP 500" in mine.error and "top_k" in mine.error
+    assert [r["top_k"] for r in server.requests] == [-1]  # the user's own value is refused as it is
 
 
 def test_reasoning_content_and_chat_template_kwargs(server):
@@ -312,7 +331,7 @@ def test_llama_cpp_server_on_embedded_gguf(tmp_path):
         assert b.model == "smollm2"
         out = b.generate([Prompt(messages=[{"role": "user", "content": "Say hello."}])] * 2,
                          GenParams(max_new_tokens=8))
-        assert all(c.error is None and c.completion_tokens > 0 and c.text for c in out)
+        assert all(c.error is None and c.completion_tokens > 0 and c.text for c in out), [c.error for c in out]
         assert out[0].text == out[1].text  # greedy is deterministic
     finally:
         proc.terminate()

@@ -28,10 +28,12 @@ from harness.backends.openai_request import (
     OPENAI_GEN_KEYS,
     RETRY_STATUS,
     STANDARD_NEUTRAL,
+    TOP_K_OFF_FALLBACK,
     MalformedResponse,
     as_openai_tools,
     build_request,
     parse_response,
+    refuses_top_k,
     sends_extended,
     tool_results_as_user,
 )
@@ -140,6 +142,7 @@ class OpenAIBackend(BackendBase):
         self.extended = sends_extended(self.base_url, standard_params_only)
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self.sent: dict[str, Any] = {}  # the sampling fields of the last request, for info()
+        self.top_k_off = -1  # becomes TOP_K_OFF_FALLBACK once the server refuses -1 (see refuses_top_k)
         self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
                                    limits=httpx.Limits(max_connections=concurrency,
                                                        max_keepalive_connections=concurrency))
@@ -184,13 +187,21 @@ class OpenAIBackend(BackendBase):
         """One request with retries; never raises for a per-sample failure."""
         import httpx
 
-        body = build_request(prompt, params, self.model, self.extra_body, extended=self.extended,
-                             chat_template_kwargs=self.chat_template_kwargs)
-        self.sent = {k: v for k, v in body.items() if k not in ("model", "messages", "tools")}
+        def request() -> dict[str, Any]:
+            body = build_request(prompt, params, self.model, self.extra_body, extended=self.extended,
+                                 chat_template_kwargs=self.chat_template_kwargs, top_k_off=self.top_k_off)
+            self.sent = {k: v for k, v in body.items() if k not in ("model", "messages", "tools")}
+            return body
+
+        body = request()
+        ours_top_k = "top_k" not in params.extra and "top_k" not in (self.extra_body or {})  # else the user's value
         t0 = time.perf_counter()
         reason = "no attempt made"
-        for attempt in range(self.max_retries + 1):
+        attempt = 0
+        while True:
             retry_after = None
+            if body.get("top_k") == -1 and self.top_k_off != -1:  # another thread learnt the server's spelling
+                body = request()
             try:
                 resp = self.client.post("/chat/completions", content=json.dumps(body))
             except httpx.TimeoutException:
@@ -209,13 +220,19 @@ class OpenAIBackend(BackendBase):
                     else:
                         done.latency_s = time.perf_counter() - t0
                         return done
+                elif ours_top_k and refuses_top_k(resp.status_code, resp.text, body):
+                    self.top_k_off = TOP_K_OFF_FALLBACK  # once per server, not an attempt: the same request, respelt
+                    body = request()
+                    continue
                 else:
                     reason = f"HTTP {resp.status_code}: {resp.text[:300]}"
                     if resp.status_code not in RETRY_STATUS:
                         break  # a request the server will never accept (400, 404, 422...)
                     retry_after = _retry_after(resp.headers)
-            if attempt < self.max_retries:
-                self._sleep(attempt, retry_after)
+            if attempt >= self.max_retries:
+                break
+            self._sleep(attempt, retry_after)
+            attempt += 1
         tries = attempt + 1
         return Completion(text="", error=f"{reason} ({tries} attempt{'s' if tries > 1 else ''})",
                           latency_s=time.perf_counter() - t0)

@@ -23,6 +23,9 @@ RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
 STANDARD_NEUTRAL = {"frequency_penalty": 0.0, "presence_penalty": 0.0}
 EXTENDED_NEUTRAL = {"top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0}
 OPENAI_GEN_KEYS = frozenset({*STANDARD_NEUTRAL, *EXTENDED_NEUTRAL})
+# "No top-k" has no single spelling: vLLM and SGLang take -1 (older vLLM and SGLang refuse 0), llama-cpp-python's
+# server validates top_k >= 0 and takes 0. We send -1 and fall back to 0 once a server refuses it (`refuses_top_k`).
+TOP_K_OFF_FALLBACK = 0
 
 
 class MalformedResponse(ValueError):
@@ -58,12 +61,12 @@ def tool_results_as_user(messages: list[dict[str, Any]]) -> list[dict[str, Any]]
     return out
 
 
-def sampling_fields(params: GenParams, extended: bool = True) -> dict[str, Any]:
+def sampling_fields(params: GenParams, extended: bool = True, top_k_off: int = -1) -> dict[str, Any]:
     """Every sampling field a request sends: the settings asked for, the rest at neutral values."""
     fields: dict[str, Any] = {"max_tokens": params.max_new_tokens, "temperature": params.temperature,
                               "top_p": params.top_p, "seed": params.seed, "n": 1, **STANDARD_NEUTRAL}
     if extended:
-        fields.update(EXTENDED_NEUTRAL)
+        fields.update(EXTENDED_NEUTRAL, top_k=top_k_off)
     fields.update(params.extra)
     if params.stop:
         fields["stop"] = list(params.stop)
@@ -71,10 +74,12 @@ def sampling_fields(params: GenParams, extended: bool = True) -> dict[str, Any]:
 
 
 def build_request(prompt: Prompt, params: GenParams, model: str, extra: dict[str, Any] | None = None, *,
-                  extended: bool = True, chat_template_kwargs: dict[str, Any] | None = None) -> dict:
-    """The JSON body of one chat-completions request (`extended`: also the non-OpenAI sampling fields)."""
+                  extended: bool = True, chat_template_kwargs: dict[str, Any] | None = None,
+                  top_k_off: int = -1) -> dict:
+    """The JSON body of one chat-completions request (`extended`: also the non-OpenAI sampling fields;
+    `top_k_off`: the value that disables top-k on this server)."""
     body: dict[str, Any] = {"model": model, "messages": tool_results_as_user(prompt.messages),
-                            **sampling_fields(params, extended)}
+                            **sampling_fields(params, extended, top_k_off)}
     if prompt.tools:
         body["tools"] = as_openai_tools(prompt.tools)
     if chat_template_kwargs:
@@ -82,6 +87,12 @@ def build_request(prompt: Prompt, params: GenParams, model: str, extra: dict[str
     if extra:
         body.update(extra)
     return body
+
+
+def refuses_top_k(status: int, text: str, body: dict[str, Any]) -> bool:
+    """Whether a server refused the request for our neutral top_k of -1 (llama-cpp-python's server answers
+    with a validation error naming top_k), so that the same request with `TOP_K_OFF_FALLBACK` is the fix."""
+    return 400 <= status < 600 and body.get("top_k") == -1 and "top_k" in text
 
 
 def sends_extended(base_url: str | None, standard_only: bool) -> bool:
