@@ -7,6 +7,7 @@ the server split it off (`reasoning_content`), the reasoning. Tested without a s
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -61,6 +62,26 @@ def tool_results_as_user(messages: list[dict[str, Any]]) -> list[dict[str, Any]]
     return out
 
 
+def openai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages as chat-completions wants them: tool results without a call id folded (`tool_results_as_user`),
+    call arguments as JSON text (chat templates take objects, the API takes text), and no `name` on a tool
+    result that has a `tool_call_id` (the id says which call it answers)."""
+    out = []
+    for m in tool_results_as_user(messages):
+        if m.get("role") == "assistant" and m.get("tool_calls"):
+            calls = []
+            for c in m["tool_calls"]:
+                fn = c.get("function") if isinstance(c, dict) else None
+                if isinstance(fn, dict) and not isinstance(fn.get("arguments"), str):
+                    c = {**c, "function": {**fn, "arguments": json.dumps(fn.get("arguments", {}), ensure_ascii=False)}}
+                calls.append(c)
+            m = {**m, "tool_calls": calls}
+        elif m.get("role") == "tool" and "tool_call_id" in m:
+            m = {k: v for k, v in m.items() if k != "name"}
+        out.append(m)
+    return out
+
+
 def sampling_fields(params: GenParams, extended: bool = True, top_k_off: int = -1) -> dict[str, Any]:
     """Every sampling field a request sends: the settings asked for, the rest at neutral values."""
     fields: dict[str, Any] = {"max_tokens": params.max_new_tokens, "temperature": params.temperature,
@@ -78,7 +99,7 @@ def build_request(prompt: Prompt, params: GenParams, model: str, extra: dict[str
                   top_k_off: int = -1) -> dict:
     """The JSON body of one chat-completions request (`extended`: also the non-OpenAI sampling fields;
     `top_k_off`: the value that disables top-k on this server)."""
-    body: dict[str, Any] = {"model": model, "messages": tool_results_as_user(prompt.messages),
+    body: dict[str, Any] = {"model": model, "messages": openai_messages(prompt.messages),
                             **sampling_fields(params, extended, top_k_off)}
     if prompt.tools:
         body["tools"] = as_openai_tools(prompt.tools)

@@ -125,7 +125,7 @@ def score_lines(lines: list[ResultLine], fmt: str = "prompting") -> list[dict[st
         if line.category.startswith(MULTI_TURN_PREFIX):
             if multi_turn is None:
                 multi_turn = _multi_turn_scorer()
-            verdict = multi_turn(line.id, line.category, line.result)
+            verdict = multi_turn(line.id, line.category, line.result, fmt)
         else:
             entry, answer = entries.get(line.category, line.id, where)
             verdict = _score_single(line, entry, answer, fmt)

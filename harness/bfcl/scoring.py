@@ -16,19 +16,10 @@ from typing import Any
 
 from harness.bfcl.categories import RELEVANCE_CATEGORIES, language_of
 from harness.bfcl.checker import check_ast, check_relevance
-from harness.toolrl.format import OPEN, last_block, parse_lines
+from harness.bfcl.toolrl_handler import decode_toolrl
 from harness.types import Verdict
 
 FORMATS = ("prompting", "fc", "toolrl")
-
-
-def decode_toolrl(text: str) -> list[dict[str, Any]]:
-    """ToolRL's BFCL handler: `{"name", "parameters"}` objects of the last <tool_call> block, name "None" skipped."""
-    if OPEN not in text:
-        return []
-    return [{c["name"]: c["parameters"]} for c in parse_lines(last_block(text))
-            if isinstance(c, dict) and isinstance(c.get("name"), str) and "parameters" in c
-            and c["name"].strip().lower() != "none"]
 
 
 def decode_output(text: str, fmt: str, language: str, tool_calls: list[dict] | None = None) -> Any:

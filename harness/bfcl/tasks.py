@@ -15,16 +15,10 @@ from harness.bfcl.categories import CATEGORIES, GROUPS, language_of
 from harness.bfcl.data import apply_language_hint, load_answers, load_entries
 from harness.bfcl.fc_tools import to_tools
 from harness.bfcl.prompts import with_system_prompt
+from harness.bfcl.toolrl_handler import handler_messages
 from harness.records import Prompt, Scored
 from harness.tasks import register, register_group
 from harness.types import Sample, UserError
-
-# ToolRL's single-turn instruction appended to each user message (its BFCL handler).
-TOOLRL_USER_SUFFIX = (
-    "If there's no appropriate tools to apply or required parameters are missing, please directly inform me in "
-    "your response without any tool call, or call the tool with the name as 'None'. Otherwise, you should use "
-    "one or more necessary tool calls to complete the given task in this turn."
-)
 
 
 class BfclTask:
@@ -65,28 +59,9 @@ class BfclTask:
             return Prompt(messages=with_system_prompt(sample.messages, functions))
         if fmt == "fc":
             return Prompt(messages=copy.deepcopy(sample.messages), tools=to_tools(functions, "openai", rename_dots=False))
-        if fmt == "toolrl":
-            return self._toolrl_prompt(sample, functions)
+        if fmt == "toolrl":  # ToolRL's BFCL handler: tools in its system prompt, the history in one user turn
+            return Prompt(messages=handler_messages(sample.messages, functions))
         raise UserError(f"unknown prompt format {fmt!r} for {self.name}; expected one of {', '.join(self.formats)}")
-
-    def _toolrl_prompt(self, sample: Sample, functions: list[dict[str, Any]]) -> Prompt:
-        """ToolRL's BFCL prompt (its RLLAHandler): tool list in the system prompt, history in one user turn."""
-        from harness.toolrl.format import toolrl_system_prompt
-
-        history = "**Dialogue Records History**\n"
-        for message in sample.messages:
-            content = str(message.get("content", "")).strip()
-            if message["role"] == "user":
-                history += f"<user> {content}\n{TOOLRL_USER_SUFFIX} </user>\n"
-            elif message["role"] == "assistant":
-                history += f"\n{content}\n"
-        # The handler lists each tool's `parameters["properties"]` (or {}), and its system prompt ends with a
-        # newline that ToolRL's training data's does not have: byte-identical to what its BFCL runs sent.
-        listed = [{"name": f["name"], "description": f.get("description", ""),
-                   "parameters": {"type": "object", "properties": (f.get("parameters") or {}).get("properties", {})}}
-                  for f in functions]
-        system = toolrl_system_prompt(listed) + "\n"
-        return Prompt(messages=[{"role": "system", "content": system}, {"role": "user", "content": history.strip()}])
 
     def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored:
         from harness.bfcl.scoring import score_output  # the checker's module, loaded only when scoring

@@ -142,7 +142,7 @@ def test_message_layout_matches_bfcl_prompting_handlers():
     first = o.system_prompt(copy.deepcopy(theirs["question"][0]), theirs["function"], theirs["id"])
     assert ep.pending() == first
     backend = ScriptedBackend(category)
-    run_episodes([ep], lambda msgs: [StepOutput(backend._answer(m).text) for m in msgs])
+    run_episodes([ep], lambda prompts: [StepOutput(backend._answer(p.messages).text) for p in prompts])
     tools = [m for m in ep.messages if m["role"] == "tool"]
     assert tools and all(set(m) == {"role", "name", "content"} for m in tools)
     assert tools[0]["name"].startswith(("cd(", "mkdir(", "mv(", "ls("))
@@ -187,7 +187,7 @@ def test_unsupported_format_is_a_user_error():
 
     task = MultiTurnTask("multi_turn_base")
     with pytest.raises(UserError):
-        task.prompt(task.samples()[0], "fc")
+        task.prompt(task.samples()[0], "json")
 
 
 def test_groups_are_registered():
@@ -253,12 +253,13 @@ def test_unknown_multi_turn_ids_are_user_errors():
         score_result_line("multi_turn_composite_1", "multi_turn_composite", [])
 
 
-def test_tiny_model_runs_one_entry_end_to_end(tmp_path, tiny_model_dir):
+@pytest.mark.parametrize("fmt", ["prompting", "fc", "toolrl"])
+def test_tiny_model_runs_one_entry_end_to_end(tmp_path, tiny_model_dir, fmt):
     from harness.cli import main
 
     rc = main(["eval", "--model", str(tiny_model_dir), "--tasks", "bfcl:multi_turn_base", "--limit", "1",
                "--max-new-tokens", "8", "--device", "cpu", "--output-dir", str(tmp_path), "--run-name", "tiny",
-               "--no-progress"])
+               "--no-progress", "--format", fmt])
     assert rc == 0
     sample_file, = (tmp_path / "tiny" / "samples").glob("*multi_turn_base*.jsonl")
     record = json.loads(sample_file.read_text().splitlines()[0])

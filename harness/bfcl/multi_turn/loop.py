@@ -1,15 +1,14 @@
-"""The multi-turn inference loop of BFCL's prompting-mode handlers, backend-agnostic.
+"""The multi-turn inference loop of BFCL's handlers, backend-agnostic and format-agnostic.
 
-Per turn the model is queried; its answer is decoded with the execute
-decoder; if that fails or yields no call, the turn ends; otherwise the calls
-run against the episode's own environment and each result is appended as a
-`{"role": "tool", "name": <call>, "content": <result>}` message (the OSS
-handler's layout), and the model is queried again. More than
-`MAX_STEPS` executed steps in one turn force-quit the episode (BFCL's
-`count > MAXIMUM_STEP_LIMIT`), which leaves fewer turns than the ground
-truth, so the entry fails as force-terminated. Held-out functions (miss_func)
-arrive as a user message listing their docs. Many episodes advance in
-lockstep so a batched backend serves them together.
+Per turn the model is queried; its answer is decoded by the episode's format
+(formats.py: prompting, fc or toolrl); if that fails or yields no call, the
+turn ends; otherwise the calls run against the episode's own environment,
+each result goes back into the history as the format writes it, and the
+model is queried again. More than `MAX_STEPS` executed steps in one turn
+force-quit the episode (BFCL's `count > MAXIMUM_STEP_LIMIT`), which leaves
+fewer turns than the ground truth, so the entry fails as force-terminated.
+Held-out functions (miss_func) open their turn as the format says. Many
+episodes advance in lockstep so a batched backend serves them together.
 """
 
 from __future__ import annotations
@@ -22,47 +21,45 @@ from typing import Any
 from harness.bfcl.multi_turn.data import is_long_context
 from harness.bfcl.multi_turn.env import Environment
 from harness.bfcl.multi_turn.executor import execute_calls
-from harness.bfcl.multi_turn.scoring import decode_step
-from harness.bfcl.prompts import with_system_prompt
-from harness.reasoning import split_reasoning
+from harness.bfcl.multi_turn.formats import ADDED_FUNCTIONS_MESSAGE, PromptingFormat, Step, dialogue_format
+from harness.reasoning import scoring_text
+from harness.records import Prompt
 
 MAX_STEPS = 20  # BFCL's MAXIMUM_STEP_LIMIT
-ADDED_FUNCTIONS_MESSAGE = "I have updated some more functions you can choose from. What about now?"
+__all__ = ["ADDED_FUNCTIONS_MESSAGE", "MAX_STEPS", "Episode", "StepOutput", "held_out_message", "run_episodes"]
 
 
 def held_out_message(functions: list[dict[str, Any]]) -> dict[str, str]:
     """BFCL's prompting-mode user message for a miss_func turn (the docs as a Python list repr)."""
-    return {"role": "user", "content": f"{functions}\n{ADDED_FUNCTIONS_MESSAGE}"}
-
-
-def turn_messages(entry: dict[str, Any], turn: int) -> list[dict[str, Any]]:
-    """The user messages that open a turn."""
-    held = entry.get("missed_function", {})
-    if str(turn) in held:
-        return [held_out_message(held[str(turn)])]
-    return copy.deepcopy(entry["question"][turn])
+    return PromptingFormat().held_out(functions)[0][0]
 
 
 @dataclass
 class StepOutput:
-    """What a backend returned for one step (text, or an error that aborts the episode)."""
+    """What a backend returned for one step (text and native calls, or an error that aborts the episode).
+
+    `separate_reasoning`: the reasoning a server returned apart from the text (`reasoning_content`).
+    """
 
     text: str
     error: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    tool_calls: list[dict[str, Any]] | None = None
+    separate_reasoning: str | None = None
 
 
 @dataclass
 class Episode:
     """One entry being run: its messages, environment, and BFCL-shaped result so far.
 
-    `entry` must be loaded with the language hint (the docs the model sees).
+    `entry` must be loaded with the language hint (the docs the model sees); `fmt` names its format.
     """
 
     entry: dict[str, Any]
     max_steps: int = MAX_STEPS
+    fmt: str = "prompting"
     messages: list[dict[str, Any]] = field(default_factory=list)
     result: list[list[str]] = field(default_factory=list)  # turn -> raw step outputs (BFCL `result`)
     turn: int = 0
@@ -78,15 +75,29 @@ class Episode:
     def __post_init__(self) -> None:
         category = self.entry["id"].rsplit("_", 1)[0]
         self.env = Environment.for_entry(self.entry, is_long_context(category))
-        first = turn_messages(self.entry, 0)
-        self.messages = with_system_prompt(first, self.entry["function"])
+        self.format = dialogue_format(self.fmt)
+        self.functions = copy.deepcopy(self.entry["function"])  # the docs offered now (fc: held-out ones join)
+        self.messages = self.format.opening(self._turn_messages(0), self.functions)
         self.result = [[]]
         if not self.entry["question"]:
             self.done = True
 
     def pending(self) -> list[dict[str, Any]] | None:
-        """The messages for the next query, or None when the episode is over."""
+        """The history for the next query, or None when the episode is over."""
         return None if self.done else self.messages
+
+    def prompt(self) -> Prompt:
+        """The next query as the backend gets it (the format renders the history and the tools)."""
+        return self.format.prompt(self.messages, self.functions)
+
+    def _turn_messages(self, turn: int) -> list[dict[str, Any]]:
+        """The messages that open a turn (a held-out turn: the format's, and its docs join the tools)."""
+        held = self.entry.get("missed_function", {})
+        if str(turn) in held:
+            messages, docs = self.format.held_out(held[str(turn)])
+            self.functions.extend(docs)
+            return messages
+        return copy.deepcopy(self.entry["question"][turn])
 
     def feed(self, out: StepOutput) -> None:
         """Advance with the model's answer to the pending query."""
@@ -99,15 +110,17 @@ class Episode:
         if out.error is not None:
             self.error, self.done = out.error, True
             return
-        answer = split_reasoning(out.text).answer  # a thinking model's reasoning is neither kept nor decoded (BFCL's Qwen handlers)
-        self.result[-1].append(answer)
-        self.messages.append({"role": "assistant", "content": answer})
-        calls = decode_step(answer)
+        # A thinking model's reasoning is neither kept nor decoded (BFCL's Qwen handlers), except in toolrl,
+        # whose output format holds its <think> block (harness/reasoning.py).
+        step = Step(scoring_text(out.text, self.fmt, out.separate_reasoning), out.tool_calls or None)
+        raw = self.format.record(step)
+        self.result[-1].append(raw)
+        self.messages.append(self.format.assistant(step))
+        calls = self.format.decode(raw)
         if calls is None:
             self._next_turn()
             return
-        for call, res in zip(calls, execute_calls(calls, self.env), strict=True):
-            self.messages.append({"role": "tool", "name": call, "content": res})
+        self.messages.extend(self.format.results(step, calls, execute_calls(calls, self.env)))
         self.steps_in_turn += 1
         if self.steps_in_turn > self.max_steps:
             self.force_quit, self.done = True, True
@@ -119,10 +132,10 @@ class Episode:
             self.done = True
             return
         self.result.append([])
-        self.messages.extend(turn_messages(self.entry, self.turn))
+        self.messages.extend(self._turn_messages(self.turn))
 
 
-def run_episodes(episodes: list[Episode], generate: Callable[[list[list[dict[str, Any]]]], list[StepOutput]],
+def run_episodes(episodes: list[Episode], generate: Callable[[list[Prompt]], list[StepOutput]],
                  on_round: Callable[[int, int], None] | None = None) -> None:
     """Drive episodes to completion in lockstep: one `generate` call per round for all pending ones.
 
@@ -133,7 +146,7 @@ def run_episodes(episodes: list[Episode], generate: Callable[[list[list[dict[str
         active = [e for e in episodes if not e.done]
         if not active:
             return
-        outputs = generate([e.messages for e in active])
+        outputs = generate([e.prompt() for e in active])
         if len(outputs) != len(active):
             raise RuntimeError(f"backend returned {len(outputs)} outputs for {len(active)} prompts")
         for episode, out in zip(active, outputs, strict=True):

@@ -2,9 +2,9 @@
 
 Mirrors `eval_runner._evaluate_single_multi_turn_entry`: a result that is not
 a list is an inference error; a turn count different from the ground truth's
-means the model was force-terminated; each step is decoded with BFCL's
-execute decoder (steps that fail to decode or hold no call are skipped);
-then `checker.check_decoded` runs.
+means the model was force-terminated; each step is decoded with the execute
+decoder of its format's handler (formats.py; steps that fail to decode or hold
+no call are skipped); then `checker.check_decoded` runs.
 """
 
 from __future__ import annotations
@@ -13,39 +13,34 @@ from functools import cache
 from typing import Any
 
 from harness.bfcl.categories import MULTI_TURN
-from harness.bfcl.decode import decode_execute
-from harness.bfcl.errors import DecodeError
 from harness.bfcl.multi_turn import data
-from harness.bfcl.multi_turn.checker import check_decoded, is_empty_turn
+from harness.bfcl.multi_turn.checker import check_decoded
+from harness.bfcl.multi_turn.formats import FORMATS, dialogue_format
 from harness.types import UserError, Verdict
 
 INFERENCE_ERROR = "multi_turn:inference_error"
 FORCE_TERMINATED = "multi_turn:force_terminated"
 
 
-def decode_step(raw: Any) -> list[str] | None:
+def decode_step(raw: Any, fmt: str = "prompting") -> list[str] | None:
     """Call strings of one step, or None when BFCL's evaluator skips the step (undecodable or empty)."""
-    if not isinstance(raw, str):
-        return None
-    try:
-        calls = decode_execute(raw)
-    except DecodeError:
-        return None
-    return None if is_empty_turn([calls]) else calls
+    return dialogue_format(fmt).decode(raw)
 
 
-def decode_result(result: list[list[Any]]) -> list[list[list[str]]]:
+def decode_result(result: list[list[Any]], fmt: str = "prompting") -> list[list[list[str]]]:
     """Per turn, the decoded steps that hold calls."""
     out = []
     for turn in result:
         items = list(turn) if isinstance(turn, (list, tuple, str, dict)) else []  # BFCL iterates whatever it gets
-        steps = [decode_step(raw) for raw in items]
+        steps = [decode_step(raw, fmt) for raw in items]
         out.append([s for s in steps if s is not None])
     return out
 
 
-def score_result(entry: dict[str, Any], ground_truth: list[list[str]], result: Any) -> Verdict:
-    """The verdict BFCL's evaluator gives this entry's `result`; `detail["decoded"]` holds the decoded turns."""
+def score_result(entry: dict[str, Any], ground_truth: list[list[str]], result: Any,
+                 fmt: str = "prompting") -> Verdict:
+    """The verdict BFCL's evaluator gives this entry's `result` (steps written in format `fmt`);
+    `detail["decoded"]` holds the decoded turns."""
     if not isinstance(result, list):
         return Verdict(False, INFERENCE_ERROR,
                        ["Error during inference phase. Model did not output a list of model responses."])
@@ -55,7 +50,7 @@ def score_result(entry: dict[str, Any], ground_truth: list[list[str]], result: A
                         f"turns ({len(result)}) does not match the length of the ground truth turns "
                         f"({len(ground_truth)})."],
                        {"model_turns": len(result), "gt_turns": len(ground_truth)})
-    decoded = decode_result(result)
+    decoded = decode_result(result, fmt)
     verdict = check_decoded(entry, decoded, ground_truth)
     verdict.detail["decoded"] = decoded
     return verdict
@@ -67,12 +62,14 @@ def _category_data(category: str) -> tuple[dict[str, dict], dict[str, list]]:
     return {e["id"]: e for e in data.load_entries(category)}, data.load_answers(category)
 
 
-def score_result_line(test_id: str, category: str, result: Any) -> Verdict:
+def score_result_line(test_id: str, category: str, result: Any, fmt: str = "prompting") -> Verdict:
     """Score one result-file line (the API `rest score bfcl` calls); unknown ids/categories are UserErrors."""
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r} for BFCL multi-turn; expected one of {', '.join(FORMATS)}")
     if category not in MULTI_TURN:
         raise UserError(f"unsupported BFCL multi-turn category {category!r} (id {test_id!r}); "
                         f"supported: {', '.join(MULTI_TURN)}")
     entries, answers = _category_data(category)
     if test_id not in entries or test_id not in answers:
         raise UserError(f"unknown BFCL id {test_id!r}")
-    return score_result(entries[test_id], answers[test_id], result)
+    return score_result(entries[test_id], answers[test_id], result, fmt)

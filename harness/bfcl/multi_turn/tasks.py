@@ -17,8 +17,8 @@ from typing import Any
 
 from harness.bfcl.categories import GROUPS
 from harness.bfcl.multi_turn import data
+from harness.bfcl.multi_turn.formats import FORMATS
 from harness.bfcl.multi_turn.loop import Episode, StepOutput, run_episodes
-from harness.bfcl.prompts import with_system_prompt
 from harness.records import Prompt, Scored
 from harness.tasks import register, register_group
 from harness.types import Sample, UserError, Verdict
@@ -27,11 +27,11 @@ ENTRY_KEYS = ("id", "question", "initial_config", "involved_classes", "missed_fu
 
 
 class MultiTurnTask:
-    """One BFCL multi-turn category (prompting mode)."""
+    """One BFCL multi-turn category, in any of the dialogue formats (formats.py)."""
 
     protocol = "BFCL multi-turn: calls executed in BFCL's stateful environments (no eval), states and results checked"
 
-    formats = ("prompting",)
+    formats = tuple(FORMATS)
 
     def __init__(self, category: str) -> None:
         data.check_category(category)
@@ -62,8 +62,7 @@ class MultiTurnTask:
     def prompt(self, sample: Sample, fmt: str) -> Prompt:
         """The first step's prompt (later steps depend on the model's answers; see `run_batch`)."""
         self._check_format(fmt)
-        entry = self.entry(sample)
-        return Prompt(messages=with_system_prompt(entry["question"][0], entry["function"]))
+        return Episode(self.entry(sample), fmt=fmt).prompt()
 
     def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored:
         """Score a completed episode given as its BFCL `result` list in JSON."""
@@ -73,7 +72,7 @@ class MultiTurnTask:
             result = json.loads(completion)
         except (TypeError, ValueError):
             return Scored(Verdict(False, INFERENCE_ERROR, ["completion is not a JSON list of turns"]))
-        verdict = score_result(sample.meta["entry"], sample.ground_truth, result)
+        verdict = score_result(sample.meta["entry"], sample.ground_truth, result, fmt)
         return Scored(verdict, decoded=verdict.detail.pop("decoded", None))
 
     def run_batch(self, samples: list[Sample], fmt: str, backend: Any, gen: Any,
@@ -85,11 +84,13 @@ class MultiTurnTask:
         from harness.backends.base import Completion
 
         self._check_format(fmt)
-        episodes = [Episode(self.entry(s)) for s in samples]
+        episodes = [Episode(self.entry(s), fmt=fmt) for s in samples]
 
-        def generate(message_lists: list[list[dict[str, Any]]]) -> list[StepOutput]:
-            completions = backend.generate([Prompt(messages=copy.deepcopy(m)) for m in message_lists], gen)
-            return [StepOutput(c.text, c.error, c.prompt_tokens, c.completion_tokens, c.latency_s) for c in completions]
+        def generate(prompts: list[Prompt]) -> list[StepOutput]:
+            return [StepOutput(c.text, c.error, c.prompt_tokens, c.completion_tokens, c.latency_s,
+                               tool_calls=c.tool_calls,
+                               separate_reasoning=c.reasoning if c.reasoning_separate else None)
+                    for c in backend.generate(prompts, gen)]
 
         def on_round(rounds: int, running: int) -> None:
             if on_progress is not None:
