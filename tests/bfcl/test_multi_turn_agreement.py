@@ -202,7 +202,12 @@ _counter = iter(range(10**9))
 
 
 def official_verdict(test_id: str, result) -> tuple[bool, str | None]:
-    """BFCL's evaluator on one result: its pre-checks, its decoder, its checker (fresh model name)."""
+    """BFCL's evaluator on one result: its pre-checks, its prompting decoder, its checker (fresh model name)."""
+    return official_checker(test_id, result, lambda item: official().decode_execute(item, has_tool_call_tag=False))
+
+
+def official_checker(test_id: str, result, decode) -> tuple[bool, str | None]:
+    """The evaluator's pre-checks, `decode` (a handler's decode_execute) per step, then `multi_turn_checker`."""
     o = official()
     entry, gt = _entries()[test_id]
     if type(result) is not list:
@@ -214,7 +219,7 @@ def official_verdict(test_id: str, result) -> tuple[bool, str | None]:
         steps = []
         for item in turn:
             try:
-                calls = o.decode_execute(item, has_tool_call_tag=False)
+                calls = decode(item)
             except Exception:
                 continue
             if len(calls) == 0 or (len(calls) == 1 and len(calls[0]) == 0):
