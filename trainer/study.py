@@ -90,6 +90,14 @@ class StudySettings:
 # ---------------------------------------------------------------- stage bookkeeping
 
 
+def _children_cpu_s() -> float:
+    """CPU seconds (user + system) of every finished child process so far: a stage's CPU time is the difference."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 class Study:
     """Paths, the stage log and the subprocess runner of one study directory."""
 
@@ -124,6 +132,7 @@ class Study:
         log.parent.mkdir(parents=True, exist_ok=True)
         load0 = os.getloadavg()[0]
         t0 = time.time()
+        cpu0 = _children_cpu_s()
         with log.open("a") as fh:
             proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT,
                                   env={**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": os.environ.get("WANDB_MODE", "offline"),
@@ -131,6 +140,7 @@ class Study:
         wall = time.time() - t0
         self.out.mkdir(parents=True, exist_ok=True)
         rec = {"stage": stage, "command": printable, "rc": proc.returncode, "wall_s": round(wall, 1),
+               "cpu_s": round(_children_cpu_s() - cpu0, 1),
                "load_start": round(load0, 2), "load_end": round(os.getloadavg()[0], 2),
                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         with self.stage_log.open("a") as fh:

@@ -345,7 +345,8 @@ def collect(board: Path, settings: Any) -> dict[str, Any]:
     stages = read_metrics(board / "stages.jsonl")
     warm = json.loads((board / "warm_start.json").read_text()) if (board / "warm_start.json").is_file() else {}
     extra = {"settings": dataclasses.asdict(settings), "warm_start": warm, "apibank_level1": apibank,
-             "stages": stages, "total_wall_s": round(sum(s.get("wall_s", 0) for s in stages), 1)}
+             "stages": stages, "total_wall_s": round(sum(s.get("wall_s", 0) for s in stages), 1),
+             "total_cpu_s": round(sum(s.get("cpu_s", 0) for s in stages), 1)}
     return build_study(start, runs, curves, settings.arms, extra)
 
 
@@ -370,6 +371,25 @@ def _hms(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
+def training_costs(study: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per finished run: wall and CPU seconds of its train stages (CPU None when a stage did not record it)."""
+    out = []
+    for r in study.get("runs", []):
+        name = run_name(r["method"], r["seed"])
+        parts = [s for s in study.get("stages", []) if s.get("stage") == f"train {name}"]
+        cpu = None if any("cpu_s" not in s for s in parts) else sum(s["cpu_s"] for s in parts)
+        out.append({"run": name, "rollouts": r["rollouts"], "wall_s": sum(s.get("wall_s", 0) for s in parts),
+                    "cpu_s": cpu})
+    return out
+
+
+def render_costs(study: Mapping[str, Any]) -> list[str]:
+    """The training-cost table: per run, training wall, wall per rollout and CPU ('—' where not recorded)."""
+    return ["| run | training wall | per rollout | CPU |", "|---|---:|---:|---:|"] + [
+        f"| {c['run']} | {_hms(c['wall_s'])} | {c['wall_s'] / max(c['rollouts'], 1):.0f} s | "
+        f"{_hms(c['cpu_s']) if c['cpu_s'] is not None else '—'} |" for c in training_costs(study)]
+
+
 def render_readme(study: Mapping[str, Any], plots: Sequence[str]) -> str:
     """The board's README: what was run (the exact driver command), the figures, wall times and load."""
     st = study.get("settings", {})
@@ -379,9 +399,12 @@ def render_readme(study: Mapping[str, Any], plots: Sequence[str]) -> str:
              f"--max-prompt-length {st.get('max_prompt_length')} --learning-rate {st.get('learning_rate')} "
              f"--eval-max-new-tokens {st.get('eval_max_new_tokens')}")
     flags += "".join(f" --set {x}" for x in st.get("extra_rl", []))
-    stages = ["| stage | wall | load (1-min avg) start → end | finished |", "|---|---:|---|---|"]
+    stages = ["| stage | wall | CPU | load (1-min avg) start → end | finished |", "|---|---:|---:|---|---|"]
     for r in study.get("stages", []):
-        stages.append(f"| {r['stage']} | {_hms(r['wall_s'])} | {r['load_start']} → {r['load_end']} | {r['finished']} |")
+        cpu = _hms(r["cpu_s"]) if "cpu_s" in r else "—"
+        stages.append(f"| {r['stage']} | {_hms(r['wall_s'])} | {cpu} | {r['load_start']} → {r['load_end']} "
+                      f"| {r['finished']} |")
+    costs = render_costs(study)
     apibank = study.get("apibank_level1", {})
     api = ["| model | API-Bank Level-1 accuracy (first items) |", "|---|---:|"] + [
         f"| {k} | {_pct(v['value'])} [{_pct(v['ci95'][0])}–{_pct(v['ci95'][1])}] n={v['n']} |" for k, v in apibank.items()]
@@ -416,7 +439,14 @@ def render_readme(study: Mapping[str, Any], plots: Sequence[str]) -> str:
         "",
         "## Stages, wall times and machine load",
         "",
-        f"Total wall so far: {_hms(study.get('total_wall_s', 0))} on 2 CPU cores.",
+        f"Total wall so far: {_hms(study.get('total_wall_s', 0))} on 2 CPU cores; CPU time "
+        f"{_hms(study.get('total_cpu_s', 0))} over the stages that recorded it (the CPU column; '—': the stage ran "
+        "before the driver recorded CPU time).",
+        "",
+        "Training cost per arm-seed run (every `train` stage of the run, resumed parts included; the wall time "
+        "depends on the load in the stage table):",
+        "",
+        *costs,
         "",
         *stages,
         "",
