@@ -136,11 +136,29 @@ def test_memory_bounds_set_rows_and_chunks_and_keep_outputs(tiny_model_dir, back
     cfg = small.model.config
     per_row = 2 * cfg.num_hidden_layers * cfg.num_key_value_heads * (cfg.hidden_size // cfg.num_attention_heads) * 4
     width = (1 << 20) // per_row  # the most tokens per row that 1 MiB holds
-    assert small._decode_rows(width // 2, 0, 0) == 2  # room for 2 rows of width/2
-    assert small._decode_rows(width // 4, 0, 0) == 4
-    assert small._decode_rows(width * 4, 0, 0) == 1  # budget too small: one row at a time
+    assert small._decode_rows(0, width // 2, 0) == 2  # room for 2 rows of width/2
+    assert small._decode_rows(0, width // 4, 0) == 4
+    assert small._decode_rows(0, width * 4, 0) == 1  # budget too small: one row at a time
+    shared = HFBackend(str(tiny_model_dir), device="cpu", batch_size=2, kv_budget_mb=1, shared_prefix=True)
+    assert shared._decode_rows(width * 4, width // 4, 0) == 4  # the shared prefix is kept once, not per row
+    copied = HFBackend(str(tiny_model_dir), device="cpu", batch_size=2, kv_budget_mb=1, shared_prefix=False)
+    assert copied._decode_rows(width // 4, width // 4, 0) == 2  # without it every row holds a copy
     assert big._decode_rows(100, 10, 10) == 8  # capped by max_decode_rows
     params = GenParams(max_new_tokens=8)
     want = [c.text for c in plain.generate(bfcl_like(QUESTIONS), params)]
     assert [c.text for c in small.generate(bfcl_like(QUESTIONS), params)] == want
     assert [c.text for c in big.generate(bfcl_like(QUESTIONS), params)] == want
+
+
+@pytest.mark.parametrize("budget", [1, 4096])
+def test_decoding_with_the_prefix_kept_once_gives_the_same_greedy_texts(tiny_model_dir, backends, budget):
+    """`shared_prefix=True`: decode attends to one batch-1 copy of the prefix (shared_prefix.py), rows keep only
+    their own tokens; rows dropping out mid-decode and several decode groups (budget 1 MiB) included."""
+    _, plain = backends
+    shared = HFBackend(str(tiny_model_dir), device="cpu", batch_size=2, kv_budget_mb=budget, prefill_tokens=8,
+                       shared_prefix=True)
+    params = GenParams(max_new_tokens=12)
+    prompts = bfcl_like(QUESTIONS * 2)
+    got = shared.generate(prompts, params)
+    assert [c.text for c in got] == [c.text for c in plain.generate(prompts, params)]
+    assert shared.stats["prefix_tokens_computed"] > 20 and shared.stats["decode_steps"] > 0

@@ -71,7 +71,7 @@ class HFBackend(BackendBase):
 
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int = 8, adapter: str | None = None, threads: int | None = None,
-                 prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True,
+                 prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True, shared_prefix: bool = False,
                  max_decode_rows: int = 64, kv_budget_mb: int = 1024, prefill_tokens: int = 4096,
                  model_args: dict[str, Any] | None = None, chat_template_kwargs: dict[str, Any] | None = None) -> None:
         import torch
@@ -89,6 +89,7 @@ class HFBackend(BackendBase):
         self.prefix_cache = prefix_cache
         self.min_prefix = min_prefix
         self.buffered_kv = buffered_kv
+        self.shared_prefix = shared_prefix and buffered_kv  # the prefix KV kept once (shared_prefix.py)
         self.max_decode_rows, self.kv_budget_mb = max_decode_rows, kv_budget_mb
         self.prefill_tokens = prefill_tokens  # suffix tokens per prefill chunk: bounds the attention scores' memory
         self.model_args, self.chat_template_kwargs = dict(model_args or {}), dict(chat_template_kwargs or {})
@@ -203,8 +204,9 @@ class HFBackend(BackendBase):
         """Rows decoded together: as many as the KV budget holds (fewer, wider steps), at least one."""
         cfg = self.model.config.get_text_config(decoder=True)
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        own = (0 if self.shared_prefix else plen) + width + max_new  # tokens a row keeps in its own cache
         per_row = (2 * cfg.num_hidden_layers * getattr(cfg, "num_key_value_heads", cfg.num_attention_heads)
-                   * head_dim * (plen + width + max_new) * self.model.dtype.itemsize)
+                   * head_dim * own * self.model.dtype.itemsize)
         return max(1, min(self.max_decode_rows, int(self.kv_budget_mb * 2**20 // per_row)))
 
     def _generate_fast(self, encoded: list[list[int]], params: GenParams) -> list[Completion]:
@@ -233,13 +235,13 @@ class HFBackend(BackendBase):
 
         dev, n = self.device, len(suffixes)
         lay = layout_batch(suffixes, plen, self.tokenizer.pad_token_id)
+        mask = torch.tensor(lay.attention_mask, device=dev)
+        ids, pos = torch.tensor(lay.input_ids, device=dev), torch.tensor(lay.position_ids, device=dev)
         if kv is not None:
             cache = DynamicCache(ddp_cache_data=[(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in kv])
         else:
             cache = DynamicCache(config=self.model.config)
-        mask = torch.tensor(lay.attention_mask, device=dev)
-        logits = self.model(input_ids=torch.tensor(lay.input_ids, device=dev), attention_mask=mask,
-                            position_ids=torch.tensor(lay.position_ids, device=dev), cache=cache,
+        logits = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache,
                             use_cache=True, logits_to_keep=1).logits[:, -1, :]
         return cache, mask, torch.tensor(lay.next_positions, device=dev), logits
 
@@ -253,7 +255,12 @@ class HFBackend(BackendBase):
             for c in chunks:
                 gens.update(self._decode([c], suffixes, plen, kv, params))
             return gens
+        from contextlib import nullcontext
+
+        from harness.backends.shared_prefix import shared_prefix_attention
+
         t0 = time.perf_counter()
+        shared = self.shared_prefix and kv is not None  # decode reads the prefix once; prefill is plain SDPA
         with torch.inference_mode():
             states = [self._prefill([suffixes[i] for i in c], plen, kv) for c in chunks]
             self.stats["suffix_tokens"] += sum(len(suffixes[i]) for c in chunks for i in c)
@@ -263,35 +270,47 @@ class HFBackend(BackendBase):
             if self.buffered_kv:
                 from harness.backends.kv_buffer import merge_chunks
 
-                cache, mask = merge_chunks([(st[0], st[1]) for st in states], plen, params.max_new_tokens)
+                cache, mask = merge_chunks([(st[0], st[1]) for st in states], plen, params.max_new_tokens,
+                                           keep_prefix=not shared)
             else:
                 cache, mask = states[0][0], states[0][1]
             pos = torch.cat([st[2] for st in states])
             logits = torch.cat([st[3] for st in states])
             del states
-            gens = {i: [] for i in alive}
-            rngs = None
-            if params.temperature > 0:  # one generator per row: sampling does not depend on the batch layout
-                rngs = {i: torch.Generator(device=self.device).manual_seed(params.seed * 1_000_003 + i)
-                        for i in alive}
-            for step in range(params.max_new_tokens):
-                tok = hf_sampling.pick(logits, params, [rngs[r] for r in alive] if rngs else None)
-                keep = []
-                for j, (r, t) in enumerate(zip(alive, tok.tolist(), strict=True)):
-                    gens[r].append(t)
-                    if t not in self.eos_ids:
-                        keep.append(j)
-                if not keep or step == params.max_new_tokens - 1:
-                    break
-                if len(keep) < len(alive):
-                    sel = torch.tensor(keep, device=self.device)
-                    cache.batch_select_indices(sel)
-                    mask, pos, tok = mask[sel], pos[sel], tok[sel]
-                    alive = [alive[j] for j in keep]
-                mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
-                logits = self.model(input_ids=tok[:, None], attention_mask=mask, position_ids=pos[:, None],
-                                    cache=cache, use_cache=True).logits[:, -1, :]
-                pos = pos + 1
-                self.stats["decode_steps"] += 1
+            with shared_prefix_attention(self.model) if shared else nullcontext():
+                gens = self._decode_loop(cache, mask, pos, logits, alive, kv if shared else None, params)
         self.stats["decode_s"] += time.perf_counter() - t1
+        return gens
+
+    def _decode_loop(self, cache: Any, mask: Any, pos: Any, logits: Any, alive: list[int], prefix: Any,
+                     params: GenParams) -> dict[int, list[int]]:
+        """Pick, drop finished rows, step; `prefix`: the shared prefix's KV when attention reads it once."""
+        import torch
+
+        from harness.backends.shared_prefix import MASK_KWARG, PREFIX_KWARG
+
+        gens: dict[int, list[int]] = {i: [] for i in alive}
+        rngs = None
+        if params.temperature > 0:  # one generator per row: sampling does not depend on the batch layout
+            rngs = {i: torch.Generator(device=self.device).manual_seed(params.seed * 1_000_003 + i) for i in alive}
+        for step in range(params.max_new_tokens):
+            tok = hf_sampling.pick(logits, params, [rngs[r] for r in alive] if rngs else None)
+            keep = []
+            for j, (r, t) in enumerate(zip(alive, tok.tolist(), strict=True)):
+                gens[r].append(t)
+                if t not in self.eos_ids:
+                    keep.append(j)
+            if not keep or step == params.max_new_tokens - 1:
+                break
+            if len(keep) < len(alive):
+                sel = torch.tensor(keep, device=self.device)
+                cache.batch_select_indices(sel)
+                mask, pos, tok = mask[sel], pos[sel], tok[sel]
+                alive = [alive[j] for j in keep]
+            mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
+            extra = {PREFIX_KWARG: prefix, MASK_KWARG: mask} if prefix is not None else {"attention_mask": mask}
+            logits = self.model(input_ids=tok[:, None], position_ids=pos[:, None], cache=cache, use_cache=True,
+                                **extra).logits[:, -1, :]
+            pos = pos + 1
+            self.stats["decode_steps"] += 1
         return gens

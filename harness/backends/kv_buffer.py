@@ -55,15 +55,28 @@ def _grow(buf, extra: int):
     return torch.cat([buf, buf.new_zeros((b, h, extra, d))], dim=-2)
 
 
-def merge_chunks(chunks: list[tuple[Any, Any]], plen: int, extra: int) -> tuple[DynamicCache, Any]:
+def _drop_columns(cache: Any, n: int) -> Any:
+    """The cache without its first `n` positions (views; the copy happens in merge_chunks)."""
+    for layer in cache.layers:
+        layer.keys, layer.values = layer.keys[:, :, n:], layer.values[:, :, n:]
+    return cache
+
+
+def merge_chunks(chunks: list[tuple[Any, Any]], plen: int, extra: int,
+                 keep_prefix: bool = True) -> tuple[DynamicCache, Any]:
     """Stack prefilled chunks (cache, 2D mask) into one decode batch with room for `extra` tokens.
 
     Chunk rows are `[prefix][pads][suffix]`; a shorter chunk gets more pads
     after the prefix (zeros, masked out), so every row ends at the same column
-    and keeps its own positions.
+    and keeps its own positions. `keep_prefix=False` leaves the `plen` prefix
+    columns out of the buffers and the mask: attention then reads the prefix
+    from its one batch-1 copy (shared_prefix.py).
     """
     import torch
 
+    if not keep_prefix:
+        chunks = [(_drop_columns(cache, plen), m[:, plen:]) for cache, m in chunks]
+        plen = 0
     width = max(int(m.shape[1]) for _, m in chunks)
     rows = sum(int(m.shape[0]) for _, m in chunks)
     first = chunks[0][0].layers

@@ -1,0 +1,97 @@
+"""Attention over a prefix shared by every row, kept once (cascade attention), for the hf backend's fast path.
+
+Evaluation prompts share a long head (BFCL's system prompt, ToolRL's tool
+list). The fast path computes its KV once; until now every batch row got its
+own copy, so the decode cache grew by rows x prefix and every decode step
+read the prefix once per row. Here the prefix KV stays at batch 1 and each
+layer's attention is split in two with one softmax over both parts:
+
+    scores over the prefix:  all rows' queries of a KV head in ONE matmul (rows x heads-per-group queries
+                             against the prefix keys), so the prefix is read once per step;
+    scores over the suffix:  per row, over that row's own tokens (pads masked);
+    output = (exp(prefix - m) V_prefix + exp(suffix - m) V_suffix) / (sum of both), m the joint row max.
+
+The cache then holds suffix tokens only, so a KV budget fits more rows. The hf backend uses it to decode
+(its prefill runs fused SDPA with the prefix copied per chunk, and `kv_buffer.merge_chunks(keep_prefix=False)`
+drops the copies); the function itself handles any number of new tokens. It is registered with
+transformers' `AttentionInterface` under `NAME` and used only inside `shared_prefix_attention(model)`.
+The per-layer prefix and the rows' 2D suffix mask (1 = token, 0 = pad) arrive through the forward's keyword
+arguments (`PREFIX_KWARG`, `MASK_KWARG`); transformers builds no mask for an implementation it does not
+know, so no [rows, 1, q, s] mask is materialised; causality within the new tokens is applied here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+NAME = "rest_shared_prefix"
+PREFIX_KWARG = "rest_shared_prefix_kv"
+MASK_KWARG = "rest_suffix_mask"
+
+
+def attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, scaling: float,
+              dropout: float = 0.0, **kwargs: Any) -> tuple[Any, None]:
+    """`query` [B, H, q, d]; `key`/`value` [B, KVH, s, d] (the rows' own tokens, the q new ones last); the
+    suffix mask [B, s] of 1/0 (or none: all tokens) in `kwargs[MASK_KWARG]`, the prefix (k, v) per layer at
+    batch 1 in `kwargs[PREFIX_KWARG]`. Returns ([B, q, H, d], None) like transformers' attention functions."""
+    import torch
+
+    b, h, q, d = query.shape
+    kvh, s = key.shape[1], key.shape[2]
+    g = h // kvh
+    qg = query.reshape(b, kvh, g * q, d)  # head i uses KV head i // g: one group's queries are adjacent
+    scores = torch.matmul(qg, key.transpose(-1, -2)) * scaling  # [b, kvh, g*q, s]
+    allowed = _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device)  # [b, 1, 1, q, s]
+    scores = scores.view(b, kvh, g, q, s).masked_fill(~allowed, torch.finfo(scores.dtype).min).view(b, kvh, g * q, s)
+    prefix = (kwargs.get(PREFIX_KWARG) or [None] * (module.layer_idx + 1))[module.layer_idx]
+    if prefix is None:
+        out = torch.matmul(torch.softmax(scores, dim=-1), value)
+    else:
+        kp, vp = prefix  # [1, kvh, P, d]
+        n = b * g * q
+        qk = qg.transpose(0, 1).reshape(kvh, n, d)  # every row's queries of one KV head: one matmul each
+        sp = torch.bmm(qk, kp[0].transpose(-1, -2)) * scaling  # [kvh, n, P]
+        m = torch.maximum(sp.amax(-1, keepdim=True), scores.transpose(0, 1).reshape(kvh, n, s).amax(-1, keepdim=True))
+        ep = torch.exp(sp - m)
+        out_p = torch.bmm(ep, vp[0])  # [kvh, n, d]
+        z_p = ep.sum(-1, keepdim=True)
+        m_b = m.view(kvh, b, g * q, 1).transpose(0, 1)
+        es = torch.exp(scores - m_b)
+        out = torch.matmul(es, value) + out_p.view(kvh, b, g * q, d).transpose(0, 1)
+        out = out / (es.sum(-1, keepdim=True) + z_p.view(kvh, b, g * q, 1).transpose(0, 1))
+    return out.view(b, h, q, d).transpose(1, 2).contiguous(), None
+
+
+def _allowed(mask2d: Any, b: int, q: int, s: int, device: Any) -> Any:
+    """Which suffix keys each new query may see: its row's tokens up to itself; a pad query sees itself only
+    (its output is never used, and a row of finite scores keeps it free of NaN)."""
+    import torch
+
+    qpos = torch.arange(s - q, s, device=device)[:, None]
+    kpos = torch.arange(s, device=device)[None, :]
+    causal = kpos <= qpos  # [q, s]
+    if mask2d is None:
+        return causal[None, None, None]
+    real = mask2d[:, None, :].bool()  # [b, 1, s]
+    return ((causal[None] & real) | (kpos == qpos)[None])[:, None, None]
+
+
+def register() -> None:
+    """Make `NAME` a transformers attention implementation (idempotent)."""
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(NAME, attention)
+
+
+@contextmanager
+def shared_prefix_attention(model: Any) -> Iterator[None]:
+    """Run `model` with this attention inside the block; its own implementation is restored after."""
+    register()
+    before = model.config._attn_implementation
+    model.set_attn_implementation(NAME)
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(before)
