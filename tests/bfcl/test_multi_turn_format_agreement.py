@@ -91,8 +91,10 @@ def rewrite(result, style: str, rng: random.Random):
 
 @cache
 def _qwen_fc():
+    import importlib.util
+
     official()
-    if "openai" not in sys.modules:  # base_oss_handler imports the OpenAI SDK at the top; only the decoder runs here
+    if importlib.util.find_spec("openai") is None:  # base_oss_handler imports the SDK at the top; only the decoder runs
         sys.modules["openai"] = types.SimpleNamespace(OpenAI=object)
     from bfcl_eval.model_handler.local_inference.qwen_fc import QwenFCHandler
 
