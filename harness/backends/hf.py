@@ -257,6 +257,7 @@ class HFBackend(BackendBase):
             return gens
         from contextlib import nullcontext
 
+        from harness.backends.hf_decode import decode_loop
         from harness.backends.shared_prefix import shared_prefix_attention
 
         t0 = time.perf_counter()
@@ -278,39 +279,7 @@ class HFBackend(BackendBase):
             logits = torch.cat([st[3] for st in states])
             del states
             with shared_prefix_attention(self.model) if shared else nullcontext():
-                gens = self._decode_loop(cache, mask, pos, logits, alive, kv if shared else None, params)
+                gens = decode_loop(self.model, cache, mask, pos, logits, alive, kv if shared else None, params,
+                                   self.eos_ids, self.stats)
         self.stats["decode_s"] += time.perf_counter() - t1
-        return gens
-
-    def _decode_loop(self, cache: Any, mask: Any, pos: Any, logits: Any, alive: list[int], prefix: Any,
-                     params: GenParams) -> dict[int, list[int]]:
-        """Pick, drop finished rows, step; `prefix`: the shared prefix's KV when attention reads it once."""
-        import torch
-
-        from harness.backends.shared_prefix import MASK_KWARG, PREFIX_KWARG
-
-        gens: dict[int, list[int]] = {i: [] for i in alive}
-        rngs = None
-        if params.temperature > 0:  # one generator per row: sampling does not depend on the batch layout
-            rngs = {i: torch.Generator(device=self.device).manual_seed(params.seed * 1_000_003 + i) for i in alive}
-        for step in range(params.max_new_tokens):
-            tok = hf_sampling.pick(logits, params, [rngs[r] for r in alive] if rngs else None)
-            keep = []
-            for j, (r, t) in enumerate(zip(alive, tok.tolist(), strict=True)):
-                gens[r].append(t)
-                if t not in self.eos_ids:
-                    keep.append(j)
-            if not keep or step == params.max_new_tokens - 1:
-                break
-            if len(keep) < len(alive):
-                sel = torch.tensor(keep, device=self.device)
-                cache.batch_select_indices(sel)
-                mask, pos, tok = mask[sel], pos[sel], tok[sel]
-                alive = [alive[j] for j in keep]
-            mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
-            extra = {PREFIX_KWARG: prefix, MASK_KWARG: mask} if prefix is not None else {"attention_mask": mask}
-            logits = self.model(input_ids=tok[:, None], position_ids=pos[:, None], cache=cache, use_cache=True,
-                                **extra).logits[:, -1, :]
-            pos = pos + 1
-            self.stats["decode_steps"] += 1
         return gens
