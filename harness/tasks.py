@@ -87,6 +87,11 @@ def describe(name: str) -> str:
     return getattr(get(name), "protocol", "")
 
 
+def formats_of(name: str) -> tuple[str, ...]:
+    """The `--format` values task `name` runs in, its default first (building a task reads no data)."""
+    return tuple(get(name).formats)
+
+
 def known_groups() -> dict[str, list[str]]:
     TASKS.names()  # loads the task modules, which register the groups
     return dict(_GROUPS)

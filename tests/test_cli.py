@@ -63,3 +63,15 @@ def test_eval_help_explains_every_flag(capsys):
     out = capsys.readouterr().out
     for flag in ("--model", "--tasks", "--limit", "--batch-size", "--output-dir", "--resume", "--format"):
         assert flag in out
+
+
+def test_list_tasks_names_each_tasks_formats_and_protocol(capsys):
+    from harness.cli import main
+
+    assert main(["eval", "--list-tasks"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["task", "--format"]
+    rows = {line.split()[0]: line.split()[1] for line in lines[1:] if not line.split()[1].startswith("(group")}
+    assert rows["bfcl:multi_turn_base"] == "prompting|fc|toolrl" and rows["bfcl:simple_python"] == "prompting|fc|toolrl"
+    assert rows["toolrl:test"] == "toolrl" and rows["apibank-original:level-1"] == "apibank"
+    assert any(line.startswith("bfcl:multi_turn ") and "(group: 4 tasks)" in line for line in lines)

@@ -179,8 +179,12 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.list_tasks:
         names = registry.known_tasks()
         width = max(len(n) for n in names)
+        formats = {n: "|".join(registry.formats_of(n)) for n in names}
+        head = "--format (default first)"
+        fwidth = max(len(head), *(len(f) for f in formats.values()))
+        print(f"{'task':<{width}}  {head:<{fwidth}}  protocol")
         for name in names:
-            print(f"{name:<{width}}  {registry.describe(name)}")
+            print(f"{name:<{width}}  {formats[name]:<{fwidth}}  {registry.describe(name)}")
         for group, members in registry.known_groups().items():
             print(f"{group:<{width}}  (group: {len(members)} tasks)")
         return 0
