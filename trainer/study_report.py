@@ -77,7 +77,7 @@ def train_curves(metrics: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]
     The ToolRL format reward is binary (its range's max or min), so the valid share is
     (mean - min) / (max - min) with the ranges the trainer logs at every step.
     """
-    reward, valid, rollout, length = [], [], [], []
+    reward, valid, rollout, length, step_time = [], [], [], [], []
     for r in metrics:
         if "rest/rollout" not in r or "reward" not in r:
             continue
@@ -86,7 +86,8 @@ def train_curves(metrics: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]
         fm, fmin, fmax = r.get("rewards/toolrl_format/mean"), r.get("reward/format_min"), r.get("reward/format_max")
         valid.append((fm - fmin) / (fmax - fmin) if None not in (fm, fmin, fmax) and fmax > fmin else float("nan"))
         length.append(float(r.get("completions/mean_length", float("nan"))))
-    return {"rollout": rollout, "reward": reward, "format_valid": valid, "mean_length": length}
+        step_time.append(float(r.get("step_time", float("nan"))))
+    return {"rollout": rollout, "reward": reward, "format_valid": valid, "mean_length": length, "step_time": step_time}
 
 
 # ---------------------------------------------------------------- pure figures
@@ -143,7 +144,7 @@ def build_study(start: Mapping[str, Mapping[str, float]] | None, runs: Mapping[t
             "final": {m: metric_summary(items, m)["value"] for m in METRICS} | {"n": len(items)},
             "final_ci95": {m: metric_summary(items, m)["ci95"] for m in METRICS},
             "train_reward": c.get("reward", []), "train_format_valid": c.get("format_valid", []),
-            "train_mean_length": c.get("mean_length", []),
+            "train_mean_length": c.get("mean_length", []), "train_step_time": c.get("step_time", []),
         })
     by_arm = {a: [runs[k] for k in sorted(runs) if k[0] == a] for a in arms}
     by_arm = {a: rs for a, rs in by_arm.items() if rs}
@@ -378,16 +379,22 @@ def training_costs(study: Mapping[str, Any]) -> list[dict[str, Any]]:
         name = run_name(r["method"], r["seed"])
         parts = [s for s in study.get("stages", []) if s.get("stage") == f"train {name}"]
         cpu = None if any("cpu_s" not in s for s in parts) else sum(s["cpu_s"] for s in parts)
+        steps = sorted(t for t in r.get("train_step_time", []) if t == t)  # NaN: a step that logged no time
         out.append({"run": name, "rollouts": r["rollouts"], "wall_s": sum(s.get("wall_s", 0) for s in parts),
-                    "cpu_s": cpu})
+                    "cpu_s": cpu, "median_step_s": steps[len(steps) // 2] if steps else None,
+                    "fastest_step_s": steps[0] if steps else None})
     return out
 
 
 def render_costs(study: Mapping[str, Any]) -> list[str]:
     """The training-cost table: per run, training wall, wall per rollout and CPU ('—' where not recorded)."""
-    return ["| run | training wall | per rollout | CPU |", "|---|---:|---:|---:|"] + [
-        f"| {c['run']} | {_hms(c['wall_s'])} | {c['wall_s'] / max(c['rollouts'], 1):.0f} s | "
-        f"{_hms(c['cpu_s']) if c['cpu_s'] is not None else '—'} |" for c in training_costs(study)]
+    def sec(v: float | None) -> str:
+        return "—" if v is None else f"{v:.0f} s"
+
+    return ["| run | training wall | per rollout | median step | fastest step | CPU |", "|---|---:|---:|---:|---:|---:|"] + [
+        f"| {c['run']} | {_hms(c['wall_s'])} | {c['wall_s'] / max(c['rollouts'], 1):.0f} s | {sec(c['median_step_s'])} | "
+        f"{sec(c['fastest_step_s'])} | {_hms(c['cpu_s']) if c['cpu_s'] is not None else '—'} |"
+        for c in training_costs(study)]
 
 
 def render_readme(study: Mapping[str, Any], plots: Sequence[str]) -> str:
@@ -444,7 +451,8 @@ def render_readme(study: Mapping[str, Any], plots: Sequence[str]) -> str:
         "before the driver recorded CPU time).",
         "",
         "Training cost per arm-seed run (every `train` stage of the run, resumed parts included; the wall time "
-        "depends on the load in the stage table):",
+        "depends on the load in the stage table; step times are the trainer's own per-rollout `step_time`, whose "
+        "fastest is the nearest to a quiet machine):",
         "",
         *costs,
         "",

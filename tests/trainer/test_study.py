@@ -122,12 +122,15 @@ def test_training_cost_sums_every_train_stage_of_a_run_and_says_when_cpu_was_not
               {"stage": "train grpo-s1", "wall_s": 200.0, "cpu_s": 390.0, "load_start": 1, "load_end": 2, "finished": "t"},
               {"stage": "train rest-s1", "wall_s": 900.0, "cpu_s": 1700.0, "load_start": 1, "load_end": 2, "finished": "t"},
               {"stage": "eval rest-s1", "wall_s": 100.0, "cpu_s": 180.0, "load_start": 1, "load_end": 2, "finished": "t"}]
-    study = {"runs": [{"method": "grpo", "seed": 1, "rollouts": 20}, {"method": "rest", "seed": 1, "rollouts": 20}],
+    study = {"runs": [{"method": "grpo", "seed": 1, "rollouts": 20, "train_step_time": [50.0, float("nan"), 30.0, 40.0]},
+                      {"method": "rest", "seed": 1, "rollouts": 20}],
              "stages": stages, "total_wall_s": 1800.0, "total_cpu_s": 2270.0, "settings": {}}
     costs = {c["run"]: c for c in training_costs(study)}
-    assert costs["grpo-s1"] == {"run": "grpo-s1", "rollouts": 20, "wall_s": 800.0, "cpu_s": None}
+    assert costs["grpo-s1"] == {"run": "grpo-s1", "rollouts": 20, "wall_s": 800.0, "cpu_s": None,
+                                "median_step_s": 40.0, "fastest_step_s": 30.0}
     assert costs["rest-s1"]["wall_s"] == 900.0 and costs["rest-s1"]["cpu_s"] == 1700.0
     table = "\n".join(render_costs(study))
-    assert "| grpo-s1 | 13m20s | 40 s | — |" in table and "| rest-s1 | 15m00s | 45 s | 28m20s |" in table
+    assert "| grpo-s1 | 13m20s | 40 s | 40 s | 30 s | — |" in table
+    assert "| rest-s1 | 15m00s | 45 s | — | — | 28m20s |" in table
     study["runs"] = []  # the held-out tables need finished runs' figures; the cost lines do not
     assert "CPU time 37m50s" in render_readme(study, [])
