@@ -268,3 +268,12 @@ def test_rest_eval_and_rest_score_agree_in_fc_and_toolrl(fmt, tmp_path, monkeypa
     assert [r["valid"] for r in score_lines(read_result_files(files), "prompting")] == [False] * 3  # wrong decoder
     capsys.readouterr()
     assert main(["score", "bfcl", "--format", fmt, str(files[0])]) == 0
+
+
+@pytest.mark.parametrize("category", ["multi_turn_base", "multi_turn_miss_func"])
+def test_task_prompt_is_the_episodes_first_prompt_in_every_format(category):
+    """`MultiTurnTask.prompt` (the recorded prompt and its hash) builds no environment but equals what the loop sends."""
+    task = MultiTurnTask(category)
+    for sample in task.samples()[:10]:
+        for fmt in task.formats:
+            assert task.prompt(sample, fmt) == Episode(task.entry(sample), fmt=fmt).prompt(), (sample.id, fmt)

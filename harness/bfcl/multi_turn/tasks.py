@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.bfcl.categories import GROUPS
 from harness.bfcl.multi_turn import data
-from harness.bfcl.multi_turn.formats import FORMATS
+from harness.bfcl.multi_turn.formats import FORMATS, dialogue_format
 from harness.bfcl.multi_turn.loop import Episode, StepOutput, run_episodes
 from harness.records import Prompt, Scored
 from harness.tasks import register, register_group
@@ -62,7 +62,8 @@ class MultiTurnTask:
     def prompt(self, sample: Sample, fmt: str) -> Prompt:
         """The first step's prompt (later steps depend on the model's answers; see `run_batch`)."""
         self._check_format(fmt)
-        return Episode(self.entry(sample), fmt=fmt).prompt()
+        entry, form = self.entry(sample), dialogue_format(fmt)  # turn 0 is never a held-out turn
+        return form.prompt(form.opening(copy.deepcopy(entry["question"][0]), entry["function"]), entry["function"])
 
     def score(self, sample: Sample, completion: str, fmt: str, tool_calls: list[dict] | None = None) -> Scored:
         """Score a completed episode given as its BFCL `result` list in JSON."""
