@@ -21,17 +21,11 @@ from typing import Any
 from harness.bfcl.multi_turn.data import is_long_context
 from harness.bfcl.multi_turn.env import Environment
 from harness.bfcl.multi_turn.executor import execute_calls
-from harness.bfcl.multi_turn.formats import ADDED_FUNCTIONS_MESSAGE, PromptingFormat, Step, dialogue_format
+from harness.bfcl.multi_turn.formats import Step, dialogue_format
 from harness.reasoning import scoring_text
 from harness.records import Prompt
 
 MAX_STEPS = 20  # BFCL's MAXIMUM_STEP_LIMIT
-__all__ = ["ADDED_FUNCTIONS_MESSAGE", "MAX_STEPS", "Episode", "StepOutput", "held_out_message", "run_episodes"]
-
-
-def held_out_message(functions: list[dict[str, Any]]) -> dict[str, str]:
-    """BFCL's prompting-mode user message for a miss_func turn (the docs as a Python list repr)."""
-    return PromptingFormat().held_out(functions)[0][0]
 
 
 @dataclass
