@@ -75,3 +75,21 @@ def test_list_tasks_names_each_tasks_formats_and_protocol(capsys):
     assert rows["bfcl:multi_turn_base"] == "prompting|fc|toolrl" and rows["bfcl:simple_python"] == "prompting|fc|toolrl"
     assert rows["toolrl:test"] == "toolrl" and rows["apibank-original:level-1"] == "apibank"
     assert any(line.startswith("bfcl:multi_turn ") and "(group: 4 tasks)" in line for line in lines)
+
+
+def test_list_tasks_needs_no_data(monkeypatch, tmp_path, capsys):
+    """A fresh clone (no fetched data, no ../shared) can list every task: listing reads no files."""
+    from harness.apibank import data as apibank_data
+    from harness.cli import main
+    from harness.toolrl import data as toolrl_data
+
+    monkeypatch.setenv("REST_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("REST_TOOLRL_DATA", str(tmp_path / "none"))
+    monkeypatch.setenv("REST_APIBANK_DATA", str(tmp_path / "none"))
+    for module in (toolrl_data, apibank_data):
+        monkeypatch.setattr(module, "sibling_data", lambda dataset: tmp_path / "no-shared" / dataset)
+    assert main(["eval", "--list-tasks"]) == 0
+    out = capsys.readouterr().out
+    assert "toolrl:test" in out and "apibank:level-1" in out
+    assert main(["eval", "--tasks", "toolrl:test", "--model", "x", "--no-fetch"]) == 2  # running it still needs the data
+    assert "rlla_4k_test.parquet" in capsys.readouterr().err

@@ -88,7 +88,8 @@ def test_prefix_task_reads_any_toolrl_file(tmp_path):
     records.append({"valid": False, "detail": {}, "backend_error": "timeout"})
     summ = summarize(records)
     assert summ == {"total": 2, "format_ok": 0.5, "exact": 1.0, "exact_items": 1, "valid": 0.5, "correctness_mean": 1.5}
+    missing = tasks.get(f"toolrl:{tmp_path / 'missing.parquet'}")  # built without reading (so listing needs no data)
     with pytest.raises(UserError, match="does not exist"):
-        tasks.get(f"toolrl:{tmp_path / 'missing.parquet'}")
+        missing.samples()
     with pytest.raises(UserError, match="unknown task"):
         tasks.expand("toolrlx:test")

@@ -102,8 +102,12 @@ class ToolRLTask(registry.OwnMessagesTask):
 
     def __init__(self, name: str, spec: str) -> None:
         self.name = name
-        self.spec = spec
-        self.path = str(resolve(spec))  # fails here, with one line, when the file is missing
+        self.spec = spec  # resolved only when samples are read: listing or describing a task needs no data
+
+    @property
+    def path(self) -> str:
+        """The file `spec` names (DataMissing, one line, when it is nowhere)."""
+        return str(resolve(self.spec))
 
     def samples(self) -> list[Sample]:
         return [
