@@ -19,6 +19,7 @@ FLAGS = {
     "--threads": (None, {"hf", "llamacpp"}),
     "--kv-budget-mb": (None, {"hf"}),
     "--no-prefix-cache": (False, {"hf"}),
+    "--no-onednn": (False, {"hf"}),
     "--base-url": (None, {"openai"}),
     "--api-key-env": ("OPENAI_API_KEY", {"openai"}),
     "--concurrency": (8, {"openai"}),
@@ -63,8 +64,9 @@ def built(name: str, *argv: str):
 
 def test_from_args_builds_each_backend_from_its_flags():
     assert built("hf", "--model", "m", "--device", "cpu", "--threads", "2", "--no-prefix-cache") == (
-        ("m",), {"device": "cpu", "dtype": "auto", "batch_size": 8, "adapter": None, "threads": 2,
-                 "prefix_cache": False})
+        ("m",), {"device": "cpu", "dtype": "auto", "batch_size": None, "adapter": None, "threads": 2,
+                 "prefix_cache": False, "onednn": True})  # batch_size None: auto, the default
+    assert {"batch_size": 12, "onednn": False}.items() <= built("hf", "--batch-size", "12", "--no-onednn")[1].items()
     assert built("hf", "--kv-budget-mb", "64")[1]["kv_budget_mb"] == 64
     assert built("openai", "--base-url", "http://x/v1", "--timeout", "5") == (
         (None,), {"base_url": "http://x/v1", "api_key_env": "OPENAI_API_KEY", "concurrency": 8, "timeout": 5.0,
@@ -84,7 +86,9 @@ def test_requested_settings_batch_sizes_and_served_models(tmp_path):
                                                          "gguf_file": "q.gguf"}
     assert backend_class("openai").requested(args) == {"model": "embedded", "backend": "openai"}
     args = eval_args()
-    assert [backend_class(n).run_batch_size(args) for n in ("hf", "llamacpp", "openai", "vllm")] == [8, 8, 32, 64]
+    assert [backend_class(n).run_batch_size(args) for n in ("hf", "llamacpp", "openai", "vllm")] == [64, 8, 32, 64]
+    args = eval_args("--batch-size", "12")
+    assert [backend_class(n).run_batch_size(args) for n in ("hf", "llamacpp", "openai", "vllm")] == [12, 12, 32, 64]
     assert backend_class("openai").names_model(args) and not backend_class("openai").names_model(eval_args("--model", "m"))
     assert not backend_class("hf").names_model(args)
 

@@ -93,3 +93,20 @@ def test_list_tasks_needs_no_data(monkeypatch, tmp_path, capsys):
     assert "toolrl:test" in out and "apibank:level-1" in out
     assert main(["eval", "--tasks", "toolrl:test", "--model", "x", "--no-fetch"]) == 2  # running it still needs the data
     assert "rlla_4k_test.parquet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("given", "want"), [("auto", "auto"), ("AUTO", "auto"), ("16", 16)])
+def test_batch_size_is_a_positive_integer_or_auto(given, want):
+    from harness.cli.eval import batch_size
+
+    assert batch_size(given) == want
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "many", "1.5"])
+def test_bad_batch_size_is_one_line_and_exit_2(bad, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["eval", "--batch-size", bad])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(f"expected a positive integer or auto, got {bad!r}" if not bad.lstrip("-").isdigit()
+                            else f"expected a positive integer or auto, got {int(bad)}")

@@ -96,3 +96,12 @@ def test_summary_records_the_resolved_settings(tmp_path, monkeypatch, capsys):
                  "--summarize-only"]) == 0
     again = json.loads((tmp_path / "from-file" / "summary.json").read_text())
     assert again["settings"] == summary["settings"]
+
+
+def test_batch_size_key_takes_an_integer_or_auto(tmp_path):
+    assert parse_eval_args(["--config", write(tmp_path, "batch_size: auto\n")]).batch_size == "auto"
+    assert parse_eval_args(["--config", write(tmp_path, "batch-size: 4\n")]).batch_size == 4
+    assert parse_eval_args([]).batch_size == "auto"  # the default
+    for bad in ("batch_size: many\n", "batch_size: 0\n", "batch_size: [1, 2]\n"):
+        with pytest.raises(UserError, match="batch"):
+            parse_eval_args(["--config", write(tmp_path, bad)])

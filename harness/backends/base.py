@@ -96,8 +96,13 @@ class BackendBase:
 
     @classmethod
     def run_batch_size(cls, args: argparse.Namespace) -> int:
-        """Prompts the runner hands to one `generate` call."""
-        return args.batch_size
+        """Prompts the runner hands to one `generate` call: `--batch-size`, or under `auto` the backend's choice."""
+        return cls.auto_batch_size(args) if args.batch_size == "auto" else args.batch_size
+
+    @classmethod
+    def auto_batch_size(cls, args: argparse.Namespace) -> int:
+        """What `--batch-size auto` (the default) hands one `generate` call; backends that batch well say more."""
+        return 8
 
     @classmethod
     def names_model(cls, args: argparse.Namespace) -> bool:
@@ -121,7 +126,7 @@ def check_positive(args: argparse.Namespace, *dests: str) -> None:
     """Integer flags (by destination) that must be > 0 when given."""
     for dest in dests:
         value = getattr(args, dest, None)
-        if value is not None and value <= 0:
+        if value is not None and value != "auto" and value <= 0:
             raise UserError(f"--{dest.replace('_', '-')} must be a positive integer, got {value}")
 
 

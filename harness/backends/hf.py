@@ -46,6 +46,9 @@ class HFBackend(BackendBase):
                                 "with more (default 1024)")
         group.add_argument("--no-prefix-cache", action="store_true",
                            help="hf backend: plain transformers generate instead of the shared-prefix KV cache path")
+        group.add_argument("--no-onednn", action="store_true",
+                           help="hf backend: keep torch's default fp32 matmul (MKL) instead of oneDNN's on CPU, which "
+                                "is the same fp32 arithmetic, faster (2x on AMD CPUs); see docs/backends.md")
 
     @classmethod
     def check_args(cls, args: argparse.Namespace) -> None:
@@ -62,18 +65,31 @@ class HFBackend(BackendBase):
         kwargs: dict[str, Any] = backend_kwargs(args)
         if args.kv_budget_mb is not None:
             kwargs["kv_budget_mb"] = args.kv_budget_mb
-        return cls(args.model, device=args.device, dtype=args.dtype, batch_size=args.batch_size, adapter=args.adapter,
-                   threads=args.threads, prefix_cache=not args.no_prefix_cache, **kwargs)
+        batch = None if args.batch_size == "auto" else args.batch_size
+        return cls(args.model, device=args.device, dtype=args.dtype, batch_size=batch, adapter=args.adapter,
+                   threads=args.threads, prefix_cache=not args.no_prefix_cache, onednn=not args.no_onednn, **kwargs)
+
+    @classmethod
+    def auto_batch_size(cls, args: argparse.Namespace) -> int:
+        """Prompts per `generate` call under `--batch-size auto`: one full decode group (the KV budget may split
+        it; the shared prefix and the length sorting work across all of them)."""
+        return cls.MAX_DECODE_ROWS
 
     @classmethod
     def requested(cls, args: argparse.Namespace) -> dict[str, object]:
         return {**super().requested(args), "adapter": base.requested_adapter(args.adapter)}
 
+    MAX_DECODE_ROWS = 64
+
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
-                 batch_size: int = 8, adapter: str | None = None, threads: int | None = None,
-                 prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True, shared_prefix: bool = False,
-                 max_decode_rows: int = 64, kv_budget_mb: int = 1024, prefill_tokens: int = 4096,
-                 model_args: dict[str, Any] | None = None, chat_template_kwargs: dict[str, Any] | None = None) -> None:
+                 batch_size: int | None = None, adapter: str | None = None, threads: int | None = None,
+                 prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True, shared_prefix: bool = True,
+                 onednn: bool = True, max_decode_rows: int = MAX_DECODE_ROWS, kv_budget_mb: int = 1024,
+                 prefill_tokens: int = 4096, model_args: dict[str, Any] | None = None,
+                 chat_template_kwargs: dict[str, Any] | None = None) -> None:
+        """`batch_size` None (auto): prefill chunks are bounded by `prefill_tokens` only and decode rows by
+        `kv_budget_mb` (at most `max_decode_rows`); a number caps the rows of a prefill chunk (and of a plain
+        `generate` batch) too."""
         import torch
 
         if threads is not None:
@@ -85,7 +101,7 @@ class HFBackend(BackendBase):
         self.model_path = hf_load.resolve_model(model)
         self.device = hf_load.pick_device(device)
         self.dtype = hf_load.pick_dtype(dtype, self.device)
-        self.batch_size = max(1, batch_size)
+        self.batch_size = None if batch_size is None else max(1, batch_size)
         self.prefix_cache = prefix_cache
         self.min_prefix = min_prefix
         self.buffered_kv = buffered_kv
@@ -96,6 +112,11 @@ class HFBackend(BackendBase):
         self.tokenizer, self.model, adapter_path = hf_load.load_checkpoint(self.model_path, adapter, self.device,
                                                                            self.dtype, self.model_args)
         self.adapter = adapter_path
+        self.onednn = onednn and hf_load.onednn_applies(self.device, self.dtype)
+        if self.onednn:
+            from harness.backends.onednn import convert
+
+            convert(self.model)
         self.eos_ids = self._eos_ids()
         self._anchor: tuple[list[int], Any] | None = None  # (token ids, per-layer (k, v) at batch 1)
         self.stats = {"prefix_tokens_computed": 0, "prefix_tokens_reused": 0, "suffix_tokens": 0,
@@ -109,8 +130,9 @@ class HFBackend(BackendBase):
 
     def info(self) -> dict[str, Any]:
         return {"backend": self.name, "model_path": self.model_path, "adapter": self.adapter,
-                "device": self.device, "dtype": str(self.dtype).replace("torch.", ""), "batch_size": self.batch_size,
-                "prefix_cache": self.prefix_cache, **({"model_args": self.model_args} if self.model_args else {}),
+                "device": self.device, "dtype": str(self.dtype).replace("torch.", ""),
+                "batch_size": self.batch_size or "auto", "prefix_cache": self.prefix_cache,
+                "shared_prefix": self.shared_prefix, "onednn": self.onednn, **({"model_args": self.model_args} if self.model_args else {}),
                 **({"chat_template_kwargs": self.chat_template_kwargs} if self.chat_template_kwargs else {})}
 
     def provenance(self) -> dict[str, Any]:
@@ -153,8 +175,9 @@ class HFBackend(BackendBase):
 
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
         out: list[Completion | None] = [None] * len(encoded)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
+        size = self.batch_size or 16  # auto: transformers pads every row to the longest, so keep batches modest
+        for start in range(0, len(order), size):
+            idx = order[start:start + size]
             t0 = time.perf_counter()
             batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt",
                                        padding_side="left")
@@ -215,11 +238,13 @@ class HFBackend(BackendBase):
         plen, kv = self._prefix(encoded)
         lengths = [len(e) for e in encoded]
         rows = self._decode_rows(plen, max(lengths) - plen, params.max_new_tokens)
+        rows = -(-len(encoded) // -(-len(encoded) // rows))  # as many groups as the budget needs, evenly filled
         out: list[Completion | None] = [None] * len(encoded)
         for group in length_batches(lengths, rows):
             t0 = time.perf_counter()
+            chunk_rows = self.batch_size or len(group)
             chunks = [[group[j] for j in c]
-                      for c in length_batches([lengths[i] - plen for i in group], self.batch_size, self.prefill_tokens)]
+                      for c in length_batches([lengths[i] - plen for i in group], chunk_rows, self.prefill_tokens)]
             gens = self._decode(chunks, [e[plen:] for e in encoded], plen, kv, params)
             dt = (time.perf_counter() - t0) / len(group)
             for i in group:
@@ -250,18 +275,16 @@ class HFBackend(BackendBase):
         """Prefill each chunk, merge the chunks into one decode batch, decode dropping finished rows."""
         import torch
 
+        if self.shared_prefix and kv is not None:
+            return self._decode_shared(chunks, suffixes, plen, kv, params)
         if not self.buffered_kv and len(chunks) > 1:  # plain DynamicCache: decode chunk by chunk
             gens: dict[int, list[int]] = {}
             for c in chunks:
                 gens.update(self._decode([c], suffixes, plen, kv, params))
             return gens
-        from contextlib import nullcontext
-
         from harness.backends.hf_decode import decode_loop
-        from harness.backends.shared_prefix import shared_prefix_attention
 
         t0 = time.perf_counter()
-        shared = self.shared_prefix and kv is not None  # decode reads the prefix once; prefill is plain SDPA
         with torch.inference_mode():
             states = [self._prefill([suffixes[i] for i in c], plen, kv) for c in chunks]
             self.stats["suffix_tokens"] += sum(len(suffixes[i]) for c in chunks for i in c)
@@ -271,15 +294,51 @@ class HFBackend(BackendBase):
             if self.buffered_kv:
                 from harness.backends.kv_buffer import merge_chunks
 
-                cache, mask = merge_chunks([(st[0], st[1]) for st in states], plen, params.max_new_tokens,
-                                           keep_prefix=not shared)
+                cache, mask = merge_chunks([(st[0], st[1]) for st in states], plen, params.max_new_tokens)
             else:
                 cache, mask = states[0][0], states[0][1]
             pos = torch.cat([st[2] for st in states])
             logits = torch.cat([st[3] for st in states])
             del states
-            with shared_prefix_attention(self.model) if shared else nullcontext():
-                gens = decode_loop(self.model, cache, mask, pos, logits, alive, kv if shared else None, params,
-                                   self.eos_ids, self.stats)
+            gens = decode_loop(self.model, cache, mask, pos, logits, alive, None, params, self.eos_ids, self.stats)
+        self.stats["decode_s"] += time.perf_counter() - t1
+        return gens
+
+    def _decode_shared(self, chunks: list[list[int]], suffixes: list[list[int]], plen: int, kv: Any,
+                       params: GenParams) -> dict[int, list[int]]:
+        """The prefix kept once (shared_prefix.py): one buffer of suffix tokens for the whole decode batch is
+        allocated first and each chunk is prefilled straight into its rows, right-aligned; nothing is copied
+        and peak memory is that buffer plus one chunk's activations."""
+        import torch
+
+        from harness.backends import kv_buffer
+        from harness.backends.hf_decode import decode_loop
+        from harness.backends.prefix_cache import layout_batch
+        from harness.backends.shared_prefix import MASK_KWARG, PREFIX_KWARG, shared_prefix_attention
+
+        t0 = time.perf_counter()
+        dev, order = self.device, [i for c in chunks for i in c]
+        width = max(len(suffixes[i]) for i in order)
+        cache = kv_buffer.allocate(self.model.config, len(order), width + params.max_new_tokens, self.model.dtype, dev)
+        mask = torch.zeros((len(order), width), dtype=torch.long, device=dev)
+        pos, logits, r = [], [], 0
+        with torch.inference_mode(), shared_prefix_attention(self.model):
+            for c in chunks:
+                lay = layout_batch([suffixes[i] for i in c], plen, self.tokenizer.pad_token_id)
+                cw, rows = len(lay.input_ids[0]), slice(r, r + len(c))
+                mask[rows, width - cw:] = torch.tensor(lay.attention_mask, device=dev)[:, plen:]
+                out = self.model(input_ids=torch.tensor(lay.input_ids, device=dev),
+                                 position_ids=torch.tensor(lay.position_ids, device=dev),
+                                 cache=kv_buffer.row_window(cache, r, r + len(c), width - cw), use_cache=True,
+                                 logits_to_keep=1, **{PREFIX_KWARG: kv, MASK_KWARG: mask[rows]})
+                logits.append(out.logits[:, -1, :])
+                pos.append(torch.tensor(lay.next_positions, device=dev))
+                r += len(c)
+            kv_buffer.set_filled(cache, width)
+            self.stats["suffix_tokens"] += sum(len(suffixes[i]) for i in order)
+            t1 = time.perf_counter()
+            self.stats["prefill_s"] += t1 - t0
+            gens = decode_loop(self.model, cache, mask, torch.cat(pos), torch.cat(logits), order, kv, params,
+                               self.eos_ids, self.stats)
         self.stats["decode_s"] += time.perf_counter() - t1
         return gens

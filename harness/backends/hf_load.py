@@ -117,6 +117,13 @@ def pick_dtype(dtype: str | None, device: str):
     return torch.bfloat16 if device == "cuda" else torch.float32
 
 
+def onednn_applies(device: str, dtype: Any) -> bool:
+    """fp32 on CPU with torch's oneDNN present: where `onednn.convert` speeds up the linear layers."""
+    import torch
+
+    return device == "cpu" and dtype == torch.float32 and torch.backends.mkldnn.is_available()
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 

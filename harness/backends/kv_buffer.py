@@ -48,6 +48,38 @@ class BufferedLayer(DynamicLayer):
         self._views()
 
 
+def allocate(config: Any, rows: int, capacity: int, dtype: Any, device: Any) -> DynamicCache:
+    """An empty cache of `rows` rows with room for `capacity` tokens each (one buffer per layer)."""
+    import torch
+
+    cfg = config.get_text_config(decoder=True)
+    heads = getattr(cfg, "num_key_value_heads", None) or cfg.num_attention_heads
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    shape = (rows, heads, capacity, head_dim)
+    cache = DynamicCache()
+    cache.layers = [BufferedLayer(torch.zeros(shape, dtype=dtype, device=device),
+                                  torch.zeros(shape, dtype=dtype, device=device), 0)
+                    for _ in range(cfg.num_hidden_layers)]
+    cache.layer_class_to_replicate = None
+    return cache
+
+
+def row_window(cache: DynamicCache, start: int, stop: int, filled: int) -> DynamicCache:
+    """Rows `start:stop` of `cache` as a cache of their own that writes into the same buffers (views), with
+    `filled` columns already taken: a prefill chunk run on it lands in place, right-aligned, with no copy."""
+    window = DynamicCache()
+    window.layers = [BufferedLayer(layer._k[start:stop], layer._v[start:stop], filled) for layer in cache.layers]
+    window.layer_class_to_replicate = None
+    return window
+
+
+def set_filled(cache: DynamicCache, filled: int) -> None:
+    """Mark `filled` columns of every row as written (after the chunks were prefilled through row windows)."""
+    for layer in cache.layers:
+        layer._n = filled
+        layer._views()
+
+
 def _grow(buf, extra: int):
     import torch
 
@@ -55,28 +87,16 @@ def _grow(buf, extra: int):
     return torch.cat([buf, buf.new_zeros((b, h, extra, d))], dim=-2)
 
 
-def _drop_columns(cache: Any, n: int) -> Any:
-    """The cache without its first `n` positions (views; the copy happens in merge_chunks)."""
-    for layer in cache.layers:
-        layer.keys, layer.values = layer.keys[:, :, n:], layer.values[:, :, n:]
-    return cache
-
-
-def merge_chunks(chunks: list[tuple[Any, Any]], plen: int, extra: int,
-                 keep_prefix: bool = True) -> tuple[DynamicCache, Any]:
+def merge_chunks(chunks: list[tuple[Any, Any]], plen: int, extra: int) -> tuple[DynamicCache, Any]:
     """Stack prefilled chunks (cache, 2D mask) into one decode batch with room for `extra` tokens.
 
     Chunk rows are `[prefix][pads][suffix]`; a shorter chunk gets more pads
     after the prefix (zeros, masked out), so every row ends at the same column
-    and keeps its own positions. `keep_prefix=False` leaves the `plen` prefix
-    columns out of the buffers and the mask: attention then reads the prefix
-    from its one batch-1 copy (shared_prefix.py).
+    and keeps its own positions. (With the prefix kept once, the backend skips
+    this copy: `allocate` + `row_window` prefill each chunk in place.)
     """
     import torch
 
-    if not keep_prefix:
-        chunks = [(_drop_columns(cache, plen), m[:, plen:]) for cache, m in chunks]
-        plen = 0
     width = max(int(m.shape[1]) for _, m in chunks)
     rows = sum(int(m.shape[0]) for _, m in chunks)
     first = chunks[0][0].layers

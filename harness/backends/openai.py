@@ -112,7 +112,8 @@ class OpenAIBackend(BackendBase):
 
     @classmethod
     def run_batch_size(cls, args: argparse.Namespace) -> int:
-        return max(args.batch_size, 4 * args.concurrency)  # the server batches itself: hand it enough work at once
+        asked = 0 if args.batch_size == "auto" else args.batch_size
+        return max(asked, 4 * args.concurrency)  # the server batches itself: hand it enough work at once
 
     @classmethod
     def names_model(cls, args: argparse.Namespace) -> bool:

@@ -11,9 +11,9 @@ layer's attention is split in two with one softmax over both parts:
     scores over the suffix:  per row, over that row's own tokens (pads masked);
     output = (exp(prefix - m) V_prefix + exp(suffix - m) V_suffix) / (sum of both), m the joint row max.
 
-The cache then holds suffix tokens only, so a KV budget fits more rows. The hf backend uses it to decode
-(its prefill runs fused SDPA with the prefix copied per chunk, and `kv_buffer.merge_chunks(keep_prefix=False)`
-drops the copies); the function itself handles any number of new tokens. It is registered with
+The cache then holds suffix tokens only, so a KV budget fits more rows. The hf backend uses it for prefill
+(each chunk written in place into the decode buffer: `kv_buffer.allocate` + `row_window`) and decode; the
+function handles any number of new tokens. It is registered with
 transformers' `AttentionInterface` under `NAME` and used only inside `shared_prefix_attention(model)`.
 The per-layer prefix and the rows' 2D suffix mask (1 = token, 0 = pad) arrive through the forward's keyword
 arguments (`PREFIX_KWARG`, `MASK_KWARG`); transformers builds no mask for an implementation it does not
@@ -41,11 +41,14 @@ def attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any
     b, h, q, d = query.shape
     kvh, s = key.shape[1], key.shape[2]
     g = h // kvh
+    prefix = (kwargs.get(PREFIX_KWARG) or [None] * (module.layer_idx + 1))[module.layer_idx]
+    if q > 1:  # prefill: many queries per row, so the fused kernel over [prefix, own tokens] is the fast one
+        return _fused(module, query, key, value, prefix, _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device),
+                      scaling)
     qg = query.reshape(b, kvh, g * q, d)  # head i uses KV head i // g: one group's queries are adjacent
     scores = torch.matmul(qg, key.transpose(-1, -2)) * scaling  # [b, kvh, g*q, s]
     allowed = _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device)  # [b, 1, 1, q, s]
     scores = scores.view(b, kvh, g, q, s).masked_fill(~allowed, torch.finfo(scores.dtype).min).view(b, kvh, g * q, s)
-    prefix = (kwargs.get(PREFIX_KWARG) or [None] * (module.layer_idx + 1))[module.layer_idx]
     if prefix is None:
         out = torch.matmul(torch.softmax(scores, dim=-1), value)
     else:
@@ -62,6 +65,22 @@ def attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any
         out = torch.matmul(es, value) + out_p.view(kvh, b, g * q, d).transpose(0, 1)
         out = out / (es.sum(-1, keepdim=True) + z_p.view(kvh, b, g * q, 1).transpose(0, 1))
     return out.view(b, h, q, d).transpose(1, 2).contiguous(), None
+
+
+def _fused(module: Any, query: Any, key: Any, value: Any, prefix: Any, allowed: Any, scaling: float) -> tuple[Any, None]:
+    """transformers' SDPA attention over the prefix (broadcast to the rows, copied for this call only) and the
+    rows' own tokens, with the same visibility as the split path."""
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    b, q, s = query.shape[0], query.shape[2], key.shape[2]
+    mask = allowed.view(b, 1, q, s)
+    if prefix is not None:
+        kp, vp = prefix
+        key = torch.cat([kp.expand(b, -1, -1, -1), key], dim=2)
+        value = torch.cat([vp.expand(b, -1, -1, -1), value], dim=2)
+        mask = torch.cat([mask.new_ones((b, 1, q, kp.shape[2])), mask], dim=-1)
+    return sdpa_attention_forward(module, query, key, value, mask, scaling=scaling)
 
 
 def _allowed(mask2d: Any, b: int, q: int, s: int, device: Any) -> Any:

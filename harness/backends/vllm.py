@@ -112,7 +112,8 @@ class VLLMBackend(BackendBase):
     @classmethod
     def run_batch_size(cls, args: argparse.Namespace) -> int:
         # the engine batches itself: hand it enough work at once (as before, also 4 x --concurrency when larger)
-        return max(args.batch_size, 4 * getattr(args, "concurrency", 8), 64)
+        asked = 0 if args.batch_size == "auto" else args.batch_size
+        return max(asked, 4 * getattr(args, "concurrency", 8), 64)
 
     def __init__(self, model: str | None = None, *, adapter: str | None = None, dtype: str | None = "auto",
                  tensor_parallel_size: int = 1, max_model_len: int | None = None,

@@ -15,6 +15,19 @@ from harness.types import UserError
 DEFAULT_TASKS = "bfcl:simple_python"
 
 
+def batch_size(text: str) -> int | str:
+    """`--batch-size`: a positive integer or `auto`."""
+    if str(text).strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {value}")
+    return value
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
@@ -49,7 +62,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exclude-failed", action="store_true",
                    help="show accuracy over the samples that generated (failed generations left out) instead of the "
                         "headline, where a failed generation counts as wrong as in BFCL's evaluator")
-    p.add_argument("--batch-size", type=int, default=8, help="prompts per generation batch (default 8)")
+    p.add_argument("--batch-size", type=batch_size, default="auto",
+                   help="prompts per generation batch, or auto (default): the backend chooses (hf: up to 64 prompts "
+                        "a call, decoded in as few groups as --kv-budget-mb holds; openai/vllm: enough to keep the "
+                        "server busy)")
     p.add_argument("--max-new-tokens", type=int, default=256, help="generation budget per sample (default 256)")
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature; 0 = greedy (default)")
     p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling p when temperature > 0")

@@ -97,9 +97,11 @@ def config_value(action: argparse.Action, value: Any, what: str) -> Any:
             out: Any = value if isinstance(value, int) else int(value) if isinstance(value, str) else None
         elif action.type is float:
             out = float(value)
+        elif callable(action.type):  # e.g. --batch-size: an integer or auto
+            out = action.type(value if isinstance(value, str) else str(value))
         else:
             out = str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, argparse.ArgumentTypeError):
         raise bad from None
     if out is None:
         raise bad
