@@ -64,3 +64,29 @@ def test_without_a_prefix_it_is_causal_attention_over_the_rows_tokens(model):
                         cache=DynamicCache(config=model.config), use_cache=True, **{MASK_KWARG: mask}).logits[:, -1]
     assert torch.allclose(got[0], want[0], atol=1e-5) and torch.allclose(got[1], want[1], atol=1e-5)
     assert torch.isfinite(got).all()
+
+
+def test_cpu_decode_kernel_equals_the_matmul_form(monkeypatch):
+    """One new token per row: the fused CPU kernel path and the device-neutral matmul path agree (pads masked)."""
+    from harness.backends import shared_prefix as sp
+
+    g = torch.Generator().manual_seed(3)
+    b, kvh, groups, d, s, p = 5, 2, 3, 8, 9, 6
+    query = torch.randn(b, kvh * groups, 1, d, generator=g)
+    key, value = torch.randn(b, kvh, s, d, generator=g), torch.randn(b, kvh, s, d, generator=g)
+    prefix = [(torch.randn(1, kvh, p, d, generator=g), torch.randn(1, kvh, p, d, generator=g))]
+    mask = torch.ones(b, s, dtype=torch.long)
+    for row in range(b):
+        mask[row, :row] = 0  # row r has r pads on the left
+
+    class Layer:
+        layer_idx = 0
+
+    kwargs = {sp.PREFIX_KWARG: prefix, sp.MASK_KWARG: mask}
+    fused = sp.attention(Layer(), query, key, value, None, d**-0.5, **kwargs)[0]
+    monkeypatch.setattr(sp, "FUSED_DECODE_DEVICES", ())
+    plain = sp.attention(Layer(), query, key, value, None, d**-0.5, **kwargs)[0]
+    assert fused.shape == plain.shape == (b, 1, kvh * groups, d)
+    assert torch.allclose(fused, plain, atol=1e-5)
+    assert not torch.allclose(fused[1:], sp.attention(Layer(), query, key, value, None, d**-0.5,
+                                                      **{sp.PREFIX_KWARG: prefix})[0][1:], atol=1e-3)  # pads matter
