@@ -3,12 +3,17 @@
 One run measures, on the embedded SmolLM2-135M, the first N prompts of
 `bfcl:simple_python` (prompting format), greedy, M new tokens, T threads:
   a      one prompt at a time with transformers `generate` (fp32; the reference outputs)
-  b      lm-eval's `HFLM.generate_until` at batch 16 (fp32)
-  c      our `hf` backend, fp32 (outputs compared with a)
-  c_bf16 our `hf` backend, bf16 (outputs and accuracy compared with a)
-  floor  FLOPs of the unique prompt tokens + generated tokens over the matmul rate measured here
+  b      lm-eval's `HFLM.generate_until` at batch 16 (fp32), in this process
+  c      our `hf` backend at its defaults (fp32), in this process (outputs compared with a)
+  c_bf16 the same in bf16 (outputs and accuracy compared with a)
+  rest   whole process: `rest eval --tasks bfcl:simple_python --limit N --max-new-tokens M` and no other
+         flag (the defaults users get), under /usr/bin/time: wall, peak RSS, texts compared with a
+  lmeval whole process: `lm_eval --model hf` on our `bfcl_simple_python` lm-eval task (the same prompts),
+         --batch_size 16, fp32, --limit N, max_gen_toks M: wall, peak RSS, texts compared with a
+  floor  FLOPs of the unique prompt tokens + generated tokens over the matmul rate measured here, at torch's
+         default fp32 matmul (MKL) and at oneDNN's (packed weights), the best this CPU gives
 
-    nice .venv/bin/python bench/eval_throughput.py                 # full run (~10 min on 2 cores)
+    nice .venv/bin/python bench/eval_throughput.py --modes a,rest,lmeval,floor   # the issue-21 acceptance run
     nice .venv/bin/python bench/eval_throughput.py --n 8 --modes a,c  # quick slice
 
 Prints a table and writes JSON (--out). Slow by design: not a test.
@@ -83,29 +88,38 @@ def run_b(model_dir, prompts, max_new: int, batch: int) -> tuple[float, list[str
     return time.perf_counter() - t0, texts
 
 
-def run_c(model_dir, prompts, max_new: int, batch: int, dtype: str,
+def run_c(model_dir, prompts, max_new: int, dtype: str,
           kv_budget_mb: int | None = None) -> tuple[float, list[str], dict]:
     from harness.backends.base import GenParams
     from harness.backends.hf import HFBackend
 
     extra = {"kv_budget_mb": kv_budget_mb} if kv_budget_mb else {}
-    backend = HFBackend(str(model_dir), device="cpu", dtype=dtype, batch_size=batch, **extra)
+    backend = HFBackend(str(model_dir), device="cpu", dtype=dtype, **extra)
     t0 = time.perf_counter()
     comps = backend.generate(prompts, GenParams(max_new_tokens=max_new))
     return time.perf_counter() - t0, [c.text for c in comps], dict(backend.stats)
 
 
-def matmul_rate(dtype_name: str, size: int = 1024, seconds: float = 2.0) -> float:
-    """Sustained GFLOP/s of a square matmul, the ceiling for dense transformer work on this CPU."""
+def matmul_rate(dtype_name: str, size: int = 1024, seconds: float = 2.0, onednn: bool = False) -> float:
+    """Sustained GFLOP/s of a square matmul, the ceiling for dense transformer work on this CPU: torch's default
+    kernel (`a @ b`, MKL for fp32), or oneDNN with a packed weight as the hf backend runs its linear layers."""
     import torch
 
     dt = getattr(torch, dtype_name)
     a, b = torch.randn(size, size, dtype=dt), torch.randn(size, size, dtype=dt)
+    if onednn:
+        packed = torch.ops.mkldnn._reorder_linear_weight(b, size)
+
+        def step():
+            return torch.ops.mkldnn._linear_pointwise(a, packed, None, "none", [], "")
+    else:
+        def step():
+            return a @ b
     for _ in range(3):
-        a @ b
+        step()
     reps, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        a @ b
+        step()
         reps += 1
     return 2 * size**3 * reps / (time.perf_counter() - t0) / 1e9
 
@@ -131,7 +145,9 @@ def floor_figures(model_dir, prompts, max_new_tokens: int, gen_tokens: int) -> d
     flops_all = all_prompt * body + sum(len(e) ** 2 / 2 for e in enc) * attn
     flops_unique = unique_prompt * body + sum((len(e) ** 2 - lcp**2) / 2 for e in enc) * attn + lcp**2 / 2 * attn
     flops_gen = gen_tokens * (body + head + mean_ctx * attn)
-    rates = {"float32": matmul_rate("float32"), "bfloat16": matmul_rate("bfloat16")}
+    rates = {"float32": matmul_rate("float32"), "float32_onednn": matmul_rate("float32", onednn=True),
+             "bfloat16": matmul_rate("bfloat16")}
+    best32 = max(rates["float32"], rates["float32_onednn"])
     return {
         "prompt_tokens_all": all_prompt, "prompt_tokens_unique": unique_prompt, "shared_prefix": lcp,
         "generated_tokens": gen_tokens,
@@ -139,9 +155,55 @@ def floor_figures(model_dir, prompts, max_new_tokens: int, gen_tokens: int) -> d
         "floor_s": {
             "fp32_all_prompt_tokens": round((flops_all + flops_gen) / rates["float32"] / 1e9, 1),
             "fp32_shared_prefix_once": round((flops_unique + flops_gen) / rates["float32"] / 1e9, 1),
+            "fp32_best_kernel_shared_prefix_once": round((flops_unique + flops_gen) / best32 / 1e9, 1),
+            "fp32_best_kernel_prefill": round(flops_unique / best32 / 1e9, 1),
+            "fp32_best_kernel_decode": round(flops_gen / best32 / 1e9, 1),
             "bf16_shared_prefix_once": round((flops_unique + flops_gen) / rates["bfloat16"] / 1e9, 1),
         },
     }
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """(wall s, peak RSS GB, output) of a whole process under /usr/bin/time -v."""
+    import subprocess
+
+    t0 = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    rss_kb = int(next(line.split(":")[1] for line in proc.stderr.splitlines() if "Maximum resident set size" in line))
+    return wall, rss_kb / 2**20, proc.stdout + proc.stderr
+
+
+def run_rest(samples, n: int, max_new: int, work: Path) -> tuple[float, float, list[str]]:
+    """`rest eval` at its defaults, whole process."""
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+    exe = str(Path(sys.executable).with_name("rest"))
+    wall, rss, _ = timed([exe, "eval", "--tasks", "bfcl:simple_python", "--limit", str(n),
+                          "--max-new-tokens", str(max_new), "--output-dir", str(work), "--run-name", "bench"])
+    rows = {json.loads(line)["id"]: json.loads(line)["completion"]
+            for line in next((work / "bench" / "samples").glob("*simple_python*.jsonl")).read_text().splitlines()}
+    return wall, rss, [rows[s.id] for s in samples]
+
+
+def run_lmeval(model_dir, samples, n: int, max_new: int, batch: int, work: Path) -> tuple[float, float, list[str]]:
+    """lm-eval's CLI with its hf model on our lm-eval task of the same prompts, whole process."""
+    import shutil
+
+    from harness.lm_eval_tasks import PATH
+
+    shutil.rmtree(work, ignore_errors=True)
+    exe = str(Path(sys.executable).with_name("lm_eval"))
+    wall, rss, _ = timed([exe, "--model", "hf", "--model_args", f"pretrained={model_dir},dtype=float32",
+                          "--include_path", str(PATH), "--tasks", "bfcl_simple_python", "--limit", str(n),
+                          "--apply_chat_template", "--batch_size", str(batch), "--gen_kwargs", f"max_gen_toks={max_new}",
+                          "--log_samples", "--output_path", str(work)])
+    (path,) = work.rglob("samples_bfcl_simple_python_*.jsonl")
+    rows = {json.loads(line)["doc_id"]: json.loads(line)["resps"][0][0] for line in path.read_text().splitlines()}
+    return wall, rss, [rows[i] for i in range(len(samples))]
 
 
 def accuracy(task, samples, texts: list[str]) -> float:
@@ -154,8 +216,9 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--max-new-tokens", type=int, default=96)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch-size", type=int, default=16, help="batch size of b and c")
-    ap.add_argument("--modes", default="a,b,c,c_bf16,floor")
+    ap.add_argument("--batch-size", type=int, default=16, help="lm-eval's batch size (b, lmeval); c and rest run at "
+                    "their defaults")
+    ap.add_argument("--modes", default="a,rest,lmeval,floor")
     ap.add_argument("--model", default=None, help="a local HF checkpoint dir (default: the embedded SmolLM2-135M)")
     ap.add_argument("--kv-budget-mb", type=int, default=None, help="c modes: the hf backend's KV budget (default: its own)")
     ap.add_argument("--out", default="runs/bench/eval_throughput.json")
@@ -169,7 +232,7 @@ def main() -> int:
     model_dir = args.model or embedded_model_dir()
     task, samples, prompts = load_prompts(args.n)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    res: dict = {"model": str(model_dir), "n": len(prompts), "max_new_tokens": args.max_new_tokens, "threads": args.threads,
+    res: dict = {"load_at_start": [round(x, 2) for x in os.getloadavg()], "model": str(model_dir), "n": len(prompts), "max_new_tokens": args.max_new_tokens, "threads": args.threads,
                  "kv_budget_mb": args.kv_budget_mb,
                  "batch_size": args.batch_size, "torch": torch.__version__, "wall_s": {}, "accuracy": {}}
     texts: dict[str, list[str]] = {}
@@ -178,10 +241,18 @@ def main() -> int:
             res["wall_s"]["a"], texts["a"] = run_a(model_dir, prompts, args.max_new_tokens)
         elif m == "b":
             res["wall_s"]["b"], texts["b"] = run_b(model_dir, prompts, args.max_new_tokens, args.batch_size)
+        elif m == "rest":
+            res["wall_s"]["rest"], rss, texts["rest"] = run_rest(samples, args.n, args.max_new_tokens,
+                                                                 Path("runs/bench/rest_proc"))
+            res.setdefault("peak_rss_gb", {})["rest"] = round(rss, 2)
+        elif m == "lmeval":
+            res["wall_s"]["lmeval"], rss, texts["lmeval"] = run_lmeval(model_dir, samples, args.n, args.max_new_tokens,
+                                                                       args.batch_size, Path("runs/bench/lmeval_proc"))
+            res.setdefault("peak_rss_gb", {})["lmeval"] = round(rss, 2)
         elif m in ("c", "c_bf16"):
             dtype = "bfloat16" if m == "c_bf16" else "float32"
             res["wall_s"][m], texts[m], res[f"stats_{m}"] = run_c(model_dir, prompts, args.max_new_tokens,
-                                                                args.batch_size, dtype, args.kv_budget_mb)
+                                                                dtype, args.kv_budget_mb)
         elif m != "floor":
             raise SystemExit(f"unknown mode {m!r}")
         if m in texts:
@@ -201,6 +272,13 @@ def main() -> int:
         res["floor"] = floor_figures(model_dir, prompts, args.max_new_tokens, gen_tokens)
     if "b" in res["wall_s"]:
         res["speedup_vs_b"] = {m: round(res["wall_s"]["b"] / w, 2) for m, w in res["wall_s"].items() if m != "b"}
+    if "lmeval" in res["wall_s"] and "rest" in res["wall_s"]:
+        res["rest_share_of_lmeval_wall"] = round(res["wall_s"]["rest"] / res["wall_s"]["lmeval"], 3)
+    if "floor" in res and "rest" in res["wall_s"]:
+        fl = res["floor"]["floor_s"]
+        res["rest_over_floor"] = {k: round(res["wall_s"]["rest"] / fl[k], 2)
+                                  for k in ("fp32_shared_prefix_once", "fp32_best_kernel_shared_prefix_once")}
+    res["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
     res["wall_s"] = {k: round(v, 1) for k, v in res["wall_s"].items()}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
