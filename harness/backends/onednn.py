@@ -1,14 +1,15 @@
-"""fp32 linear layers through oneDNN on CPU: the same fp32 products, at up to twice the speed of torch's default.
+"""fp32 linear layers through oneDNN on CPU: the same fp32 products, at twice the speed of torch's default here.
 
 torch sends a CPU fp32 matmul to MKL, which takes a slow generic path on AMD
-CPUs. On this machine (AMD EPYC, AVX-512) MKL reaches 207 GFLOP/s on a 1024^3
-product and oneDNN, which torch bundles as mkldnn, 300 with dense inputs and
-outputs (`bench/eval_throughput.py` measures both). Every `nn.Linear` of the
-loaded model becomes a `OneDNNLinear` that holds its weight as an mkldnn
-tensor; inputs and outputs stay dense, so nothing else in the model changes.
-Both are fp32. The sums run in another order, so logits differ in the last
-bits (about 1e-5), and a greedy text changes only where two tokens were that
-close; the bench counts how many texts differ from plain `generate`.
+CPUs. On this machine (2 cores of an AMD EPYC with AVX-512) a 1024^3 product
+ran at 206 GFLOP/s through MKL and 476 through oneDNN, which torch bundles as
+mkldnn, with the weight packed once (`bench/eval_throughput.py --modes floor`).
+Every `nn.Linear` of the loaded model becomes a `OneDNNLinear` that holds its
+weight packed for oneDNN; inputs and outputs stay dense tensors, so nothing
+else in the model changes. Both are fp32. The sums run in another order, so
+logits differ in the last bits (about 1e-5), and a greedy text changes only
+where two tokens were that close; the bench counts the texts that differ from
+one-prompt-at-a-time `generate`.
 
 This is for inference only: the weights stop being parameters (no gradients,
 no LoRA hooks), so the hf backend converts after any adapter is merged. The
