@@ -222,6 +222,9 @@ def main() -> int:
     ap.add_argument("--model", default=None, help="a local HF checkpoint dir (default: the embedded SmolLM2-135M)")
     ap.add_argument("--kv-budget-mb", type=int, default=None, help="c modes: the hf backend's KV budget (default: its own)")
     ap.add_argument("--out", default="runs/bench/eval_throughput.json")
+    ap.add_argument("--reference", default=None, metavar="JSON",
+                    help="take (a)'s texts and wall time from an earlier run's output instead of generating them "
+                         "again (same --n and --max-new-tokens; (a) is deterministic fp32 greedy)")
     args = ap.parse_args()
 
     import torch
@@ -236,6 +239,13 @@ def main() -> int:
                  "kv_budget_mb": args.kv_budget_mb,
                  "batch_size": args.batch_size, "torch": torch.__version__, "wall_s": {}, "accuracy": {}}
     texts: dict[str, list[str]] = {}
+    if args.reference:
+        ref = json.loads(Path(args.reference).read_text())
+        if (ref["n"], ref["max_new_tokens"]) != (len(prompts), args.max_new_tokens):
+            raise SystemExit("--reference was run with another --n or --max-new-tokens")
+        texts["a"], res["wall_s"]["a"] = ref["texts"]["a"], ref["wall_s"]["a"]
+        res["reference"] = args.reference
+        modes = [m for m in modes if m != "a"]
     for m in modes:
         if m == "a":
             res["wall_s"]["a"], texts["a"] = run_a(model_dir, prompts, args.max_new_tokens)
