@@ -43,7 +43,8 @@ class HFBackend(BackendBase):
         base.add_threads_flag(group)
         group.add_argument("--kv-budget-mb", type=int, default=None,
                            help="hf backend: memory the decode KV cache may use, in MiB; more rows decode together "
-                                "with more (default 768: with the embedded model in fp32, peak RSS stays under 2 GB)")
+                                "with more (default 640: sized so the embedded model in fp32 stays under 2 GB of peak "
+                                "RSS on every task; raise it where memory allows)")
         group.add_argument("--no-prefix-cache", action="store_true",
                            help="hf backend: plain transformers generate instead of the shared-prefix KV cache path")
         group.add_argument("--no-onednn", action="store_true",
@@ -84,8 +85,8 @@ class HFBackend(BackendBase):
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int | None = None, adapter: str | None = None, threads: int | None = None,
                  prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True, shared_prefix: bool = True,
-                 onednn: bool = True, max_decode_rows: int = MAX_DECODE_ROWS, kv_budget_mb: int = 768,
-                 prefill_tokens: int = 4096, model_args: dict[str, Any] | None = None,
+                 onednn: bool = True, max_decode_rows: int = MAX_DECODE_ROWS, kv_budget_mb: int = 640,
+                 prefill_tokens: int = 2048, model_args: dict[str, Any] | None = None,
                  chat_template_kwargs: dict[str, Any] | None = None) -> None:
         """`batch_size` None (auto): prefill chunks are bounded by `prefill_tokens` only and decode rows by
         `kv_budget_mb` (at most `max_decode_rows`); a number caps the rows of a prefill chunk (and of a plain

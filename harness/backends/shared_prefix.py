@@ -29,7 +29,7 @@ from typing import Any
 NAME = "rest_shared_prefix"
 PREFIX_KWARG = "rest_shared_prefix_kv"
 MASK_KWARG = "rest_suffix_mask"
-FUSED_DECODE_DEVICES = ("cpu",)  # where decode uses torch's fused CPU kernel (_decode_cpu); elsewhere matmuls
+FUSED_DECODE_DEVICES = ("cpu",)  # where decode uses torch's fused CPU kernel (_split_cpu); elsewhere matmuls
 
 
 def attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, scaling: float,
@@ -43,12 +43,12 @@ def attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any
     kvh, s = key.shape[1], key.shape[2]
     g = h // kvh
     prefix = (kwargs.get(PREFIX_KWARG) or [None] * (module.layer_idx + 1))[module.layer_idx]
+    if q > 1:  # prefill: many queries per row, so SDPA over [prefix, own tokens] (the prefix broadcast)
+        return _fused(module, query, key, value, prefix, _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device),
+                      scaling)
     if prefix is not None and query.device.type in FUSED_DECODE_DEVICES:
         return _split_cpu(query, key, value, prefix, _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device),
                           scaling, kvh)
-    if q > 1:  # prefill: many queries per row, so the fused kernel over [prefix, own tokens] is the fast one
-        return _fused(module, query, key, value, prefix, _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device),
-                      scaling)
     qg = query.reshape(b, kvh, g * q, d)  # head i uses KV head i // g: one group's queries are adjacent
     scores = torch.matmul(qg, key.transpose(-1, -2)) * scaling  # [b, kvh, g*q, s]
     allowed = _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device)  # [b, 1, 1, q, s]
@@ -76,9 +76,9 @@ def _split_cpu(query: Any, key: Any, value: Any, prefix: Any, allowed: Any, scal
     """The split on CPU, with torch's fused CPU attention kernel for each part: it returns each part's
     log-sum-exp, which is what merging two softmaxes needs. The g query heads that share a KV head attend as
     one longer query sequence (g x q), so no KV is repeated; the prefix part takes every row's queries in
-    one call against the one prefix copy, with no mask to apply. Faster than the matmul form in decode (a
-    one-layer timing at 32 rows x 350 tokens: 0.79 against 1.33 ms) and than SDPA over the broadcast prefix
-    in prefill (bench/eval_throughput.py, prefill seconds)."""
+    one call against the one prefix copy, with no mask to apply. Used for decode (one query per row): faster
+    than the matmul form there (a one-layer timing at 32 rows x 350 tokens: 0.79 against 1.33 ms). Prefill
+    keeps `_fused`: this form was no faster there and its g-fold mask took more memory on long prompts."""
     import torch
 
     flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
