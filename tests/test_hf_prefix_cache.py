@@ -162,3 +162,18 @@ def test_decoding_with_the_prefix_kept_once_gives_the_same_greedy_texts(tiny_mod
     got = shared.generate(prompts, params)
     assert [c.text for c in got] == [c.text for c in plain.generate(prompts, params)]
     assert shared.stats["prefix_tokens_computed"] > 20 and shared.stats["decode_steps"] > 0
+
+
+def test_a_row_longer_than_a_prefill_chunk_is_prefilled_in_pieces(tiny_model_dir, backends):
+    """A lone long prompt (nothing shared) and a pair sharing a prefix: no forward sees more than
+    `prefill_tokens` new tokens of a row, and the greedy texts equal plain `generate`."""
+    _, plain = backends
+    small = HFBackend(str(tiny_model_dir), device="cpu", prefill_tokens=8)
+    seen: list[int] = []
+    small.model.register_forward_pre_hook(lambda _m, _a, kw: seen.append(kw["input_ids"].shape[1]), with_kwargs=True)
+    params = GenParams(max_new_tokens=6)
+    for prompts in (bfcl_like(QUESTIONS[2:3]), bfcl_like(QUESTIONS[2:4])):
+        seen.clear()
+        assert [c.text for c in small.generate(prompts, params)] == [c.text for c in plain.generate(prompts, params)]
+        assert len(small.encode(prompts)[0]) > 40 and max(seen[1:]) <= 8  # seen[0]: the shared prefix, at batch 1
+        assert len(seen) > 6

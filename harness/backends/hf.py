@@ -276,7 +276,7 @@ class HFBackend(BackendBase):
         """Prefill each chunk, merge the chunks into one decode batch, decode dropping finished rows."""
         import torch
 
-        if self.shared_prefix and kv is not None:
+        if self.shared_prefix:
             return self._decode_shared(chunks, suffixes, plen, kv, params)
         if not self.buffered_kv and len(chunks) > 1:  # plain DynamicCache: decode chunk by chunk
             gens: dict[int, list[int]] = {}
@@ -307,9 +307,11 @@ class HFBackend(BackendBase):
 
     def _decode_shared(self, chunks: list[list[int]], suffixes: list[list[int]], plen: int, kv: Any,
                        params: GenParams) -> dict[int, list[int]]:
-        """The prefix kept once (shared_prefix.py): one buffer of suffix tokens for the whole decode batch is
-        allocated first and each chunk is prefilled straight into its rows, right-aligned; nothing is copied
-        and peak memory is that buffer plus one chunk's activations."""
+        """The prefix kept once (shared_prefix.py; `kv` None when there is none): one buffer of suffix tokens for
+        the whole decode batch is allocated first and each chunk is prefilled straight into its rows,
+        right-aligned; nothing is copied. A chunk is one row when that row alone exceeds `prefill_tokens`; such
+        a row is prefilled `prefill_tokens` at a time, each piece attending to the pieces before it in the
+        buffer. Peak memory is the buffer plus one piece's activations, whatever the prompt length."""
         import torch
 
         from harness.backends import kv_buffer
@@ -328,10 +330,13 @@ class HFBackend(BackendBase):
                 lay = layout_batch([suffixes[i] for i in c], plen, self.tokenizer.pad_token_id)
                 cw, rows = len(lay.input_ids[0]), slice(r, r + len(c))
                 mask[rows, width - cw:] = torch.tensor(lay.attention_mask, device=dev)[:, plen:]
-                out = self.model(input_ids=torch.tensor(lay.input_ids, device=dev),
-                                 position_ids=torch.tensor(lay.position_ids, device=dev),
-                                 cache=kv_buffer.row_window(cache, r, r + len(c), width - cw), use_cache=True,
-                                 logits_to_keep=1, **{PREFIX_KWARG: kv, MASK_KWARG: mask[rows]})
+                ids, positions = torch.tensor(lay.input_ids, device=dev), torch.tensor(lay.position_ids, device=dev)
+                window = kv_buffer.row_window(cache, r, r + len(c), width - cw)
+                for a in range(0, cw, self.prefill_tokens if len(c) == 1 else cw):
+                    b = min(cw, a + self.prefill_tokens) if len(c) == 1 else cw
+                    out = self.model(input_ids=ids[:, a:b], position_ids=positions[:, a:b], cache=window,
+                                     use_cache=True, logits_to_keep=1,
+                                     **{PREFIX_KWARG: kv, MASK_KWARG: mask[rows, :width - cw + b]})
                 logits.append(out.logits[:, -1, :])
                 pos.append(torch.tensor(lay.next_positions, device=dev))
                 r += len(c)

@@ -49,6 +49,9 @@ def attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any
     if prefix is not None and query.device.type in FUSED_DECODE_DEVICES:
         return _split_cpu(query, key, value, prefix, _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device),
                           scaling, kvh)
+    if prefix is None:  # nothing shared: SDPA over the rows' own tokens
+        return _fused(module, query, key, value, None, _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device),
+                      scaling)
     qg = query.reshape(b, kvh, g * q, d)  # head i uses KV head i // g: one group's queries are adjacent
     scores = torch.matmul(qg, key.transpose(-1, -2)) * scaling  # [b, kvh, g*q, s]
     allowed = _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device)  # [b, 1, 1, q, s]
@@ -103,7 +106,7 @@ def _fused(module: Any, query: Any, key: Any, value: Any, prefix: Any, allowed: 
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     b, q, s = query.shape[0], query.shape[2], key.shape[2]
-    mask = allowed.view(b, 1, q, s)
+    mask = allowed.expand(b, -1, -1, -1, -1).reshape(b, 1, q, s)  # no suffix mask: [1, ...], one for all rows
     if prefix is not None:
         kp, vp = prefix
         key = torch.cat([kp.expand(b, -1, -1, -1), key], dim=2)
