@@ -252,25 +252,6 @@ class HFBackend(BackendBase):
                 out[i] = self.finish(gens[i], params, lengths[i], dt)
         return [c for c in out if c is not None]
 
-    def _prefill(self, suffixes: list[list[int]], plen: int, kv: Any):
-        """One chunk: right-aligned suffixes after the shared prefix -> (per-layer kv, mask, next pos, logits)."""
-        import torch
-        from transformers import DynamicCache
-
-        from harness.backends.prefix_cache import layout_batch
-
-        dev, n = self.device, len(suffixes)
-        lay = layout_batch(suffixes, plen, self.tokenizer.pad_token_id)
-        mask = torch.tensor(lay.attention_mask, device=dev)
-        ids, pos = torch.tensor(lay.input_ids, device=dev), torch.tensor(lay.position_ids, device=dev)
-        if kv is not None:
-            cache = DynamicCache(ddp_cache_data=[(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in kv])
-        else:
-            cache = DynamicCache(config=self.model.config)
-        logits = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache,
-                            use_cache=True, logits_to_keep=1).logits[:, -1, :]
-        return cache, mask, torch.tensor(lay.next_positions, device=dev), logits
-
     def _decode(self, chunks: list[list[int]], suffixes: list[list[int]], plen: int, kv: Any,
                 params: GenParams) -> dict[int, list[int]]:
         """Prefill each chunk, merge the chunks into one decode batch, decode dropping finished rows."""
@@ -284,10 +265,12 @@ class HFBackend(BackendBase):
                 gens.update(self._decode([c], suffixes, plen, kv, params))
             return gens
         from harness.backends.hf_decode import decode_loop
+        from harness.backends.hf_prefill import prefill_copied
 
         t0 = time.perf_counter()
         with torch.inference_mode():
-            states = [self._prefill([suffixes[i] for i in c], plen, kv) for c in chunks]
+            states = [prefill_copied(self.model, [suffixes[i] for i in c], plen, kv, self.tokenizer.pad_token_id,
+                                     self.device) for c in chunks]
             self.stats["suffix_tokens"] += sum(len(suffixes[i]) for c in chunks for i in c)
             t1 = time.perf_counter()
             self.stats["prefill_s"] += t1 - t0
@@ -307,44 +290,22 @@ class HFBackend(BackendBase):
 
     def _decode_shared(self, chunks: list[list[int]], suffixes: list[list[int]], plen: int, kv: Any,
                        params: GenParams) -> dict[int, list[int]]:
-        """The prefix kept once (shared_prefix.py; `kv` None when there is none): one buffer of suffix tokens for
-        the whole decode batch is allocated first and each chunk is prefilled straight into its rows,
-        right-aligned; nothing is copied. A chunk is one row when that row alone exceeds `prefill_tokens`; such
-        a row is prefilled `prefill_tokens` at a time, each piece attending to the pieces before it in the
-        buffer. Peak memory is the buffer plus one piece's activations, whatever the prompt length."""
+        """The prefix kept once (shared_prefix.py; `kv` None when there is none): prefill in place into one
+        decode buffer (hf_prefill.py), then decode."""
         import torch
 
-        from harness.backends import kv_buffer
         from harness.backends.hf_decode import decode_loop
-        from harness.backends.prefix_cache import layout_batch
-        from harness.backends.shared_prefix import MASK_KWARG, PREFIX_KWARG, shared_prefix_attention
+        from harness.backends.hf_prefill import prefill_in_place
+        from harness.backends.shared_prefix import shared_prefix_attention
 
         t0 = time.perf_counter()
-        dev, order = self.device, [i for c in chunks for i in c]
-        width = max(len(suffixes[i]) for i in order)
-        cache = kv_buffer.allocate(self.model.config, len(order), width + params.max_new_tokens, self.model.dtype, dev)
-        mask = torch.zeros((len(order), width), dtype=torch.long, device=dev)
-        pos, logits, r = [], [], 0
+        order = [i for c in chunks for i in c]
         with torch.inference_mode(), shared_prefix_attention(self.model):
-            for c in chunks:
-                lay = layout_batch([suffixes[i] for i in c], plen, self.tokenizer.pad_token_id)
-                cw, rows = len(lay.input_ids[0]), slice(r, r + len(c))
-                mask[rows, width - cw:] = torch.tensor(lay.attention_mask, device=dev)[:, plen:]
-                ids, positions = torch.tensor(lay.input_ids, device=dev), torch.tensor(lay.position_ids, device=dev)
-                window = kv_buffer.row_window(cache, r, r + len(c), width - cw)
-                for a in range(0, cw, self.prefill_tokens if len(c) == 1 else cw):
-                    b = min(cw, a + self.prefill_tokens) if len(c) == 1 else cw
-                    out = self.model(input_ids=ids[:, a:b], position_ids=positions[:, a:b], cache=window,
-                                     use_cache=True, logits_to_keep=1,
-                                     **{PREFIX_KWARG: kv, MASK_KWARG: mask[rows, :width - cw + b]})
-                logits.append(out.logits[:, -1, :])
-                pos.append(torch.tensor(lay.next_positions, device=dev))
-                r += len(c)
-            kv_buffer.set_filled(cache, width)
+            cache, mask, pos, logits = prefill_in_place(self.model, chunks, suffixes, plen, kv, params.max_new_tokens,
+                                                        self.tokenizer.pad_token_id, self.prefill_tokens, self.device)
             self.stats["suffix_tokens"] += sum(len(suffixes[i]) for i in order)
             t1 = time.perf_counter()
             self.stats["prefill_s"] += t1 - t0
-            gens = decode_loop(self.model, cache, mask, torch.cat(pos), torch.cat(logits), order, kv, params,
-                               self.eos_ids, self.stats)
+            gens = decode_loop(self.model, cache, mask, pos, logits, order, kv, params, self.eos_ids, self.stats)
         self.stats["decode_s"] += time.perf_counter() - t1
         return gens
