@@ -121,7 +121,7 @@ class HFBackend(BackendBase):
         self.eos_ids = self._eos_ids()
         self._anchor: tuple[list[int], Any] | None = None  # (token ids, per-layer (k, v) at batch 1)
         self.stats = {"prefix_tokens_computed": 0, "prefix_tokens_reused": 0, "suffix_tokens": 0,
-                      "decode_steps": 0, "prefill_s": 0.0, "decode_s": 0.0}
+                      "decode_steps": 0, "decode_rows": 0, "compactions": 0, "prefill_s": 0.0, "decode_s": 0.0}
 
     def _eos_ids(self) -> set[int]:
         ids = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}

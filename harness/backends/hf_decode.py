@@ -48,12 +48,12 @@ def decode_loop(model: Any, cache: Any, mask: Any, pos: Any, logits: Any, alive:
             cache.batch_select_indices(sel)
             mask, pos, tok = mask[sel], pos[sel], tok[sel]
             alive = [alive[j] for j in live]
-            stats["compactions"] = stats.get("compactions", 0) + 1
+            stats["compactions"] += 1
         mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
         extra = {PREFIX_KWARG: prefix, MASK_KWARG: mask} if prefix is not None else {"attention_mask": mask}
         logits = model(input_ids=tok[:, None], position_ids=pos[:, None], cache=cache, use_cache=True,
                        **extra).logits[:, -1, :]
         pos = pos + 1
         stats["decode_steps"] += 1
-        stats["decode_rows"] = stats.get("decode_rows", 0) + len(alive)
+        stats["decode_rows"] += len(alive)
     return gens

@@ -43,34 +43,27 @@ def attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any
     kvh, s = key.shape[1], key.shape[2]
     g = h // kvh
     prefix = (kwargs.get(PREFIX_KWARG) or [None] * (module.layer_idx + 1))[module.layer_idx]
-    if q > 1:  # prefill: many queries per row, so SDPA over [prefix, own tokens] (the prefix broadcast)
-        return _fused(module, query, key, value, prefix, _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device),
-                      scaling)
-    if prefix is not None and query.device.type in FUSED_DECODE_DEVICES:
-        return _split_cpu(query, key, value, prefix, _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device),
-                          scaling, kvh)
-    if prefix is None:  # nothing shared: SDPA over the rows' own tokens
-        return _fused(module, query, key, value, None, _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device),
-                      scaling)
+    allowed = _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device)  # [b or 1, 1, 1, q, s]
+    if q > 1 or prefix is None:  # prefill, or nothing shared: SDPA over [prefix (broadcast), own tokens]
+        return _fused(module, query, key, value, prefix, allowed, scaling)
+    if query.device.type in FUSED_DECODE_DEVICES:
+        return _split_cpu(query, key, value, prefix, allowed, scaling, kvh)
+    # decode elsewhere: the same split with plain matmuls
     qg = query.reshape(b, kvh, g * q, d)  # head i uses KV head i // g: one group's queries are adjacent
     scores = torch.matmul(qg, key.transpose(-1, -2)) * scaling  # [b, kvh, g*q, s]
-    allowed = _allowed(kwargs.get(MASK_KWARG), b, q, s, query.device)  # [b, 1, 1, q, s]
     scores = scores.view(b, kvh, g, q, s).masked_fill(~allowed, torch.finfo(scores.dtype).min).view(b, kvh, g * q, s)
-    if prefix is None:
-        out = torch.matmul(torch.softmax(scores, dim=-1), value)
-    else:
-        kp, vp = prefix  # [1, kvh, P, d]
-        n = b * g * q
-        qk = qg.transpose(0, 1).reshape(kvh, n, d)  # every row's queries of one KV head: one matmul each
-        sp = torch.bmm(qk, kp[0].transpose(-1, -2)) * scaling  # [kvh, n, P]
-        m = torch.maximum(sp.amax(-1, keepdim=True), scores.transpose(0, 1).reshape(kvh, n, s).amax(-1, keepdim=True))
-        ep = torch.exp(sp - m)
-        out_p = torch.bmm(ep, vp[0])  # [kvh, n, d]
-        z_p = ep.sum(-1, keepdim=True)
-        m_b = m.view(kvh, b, g * q, 1).transpose(0, 1)
-        es = torch.exp(scores - m_b)
-        out = torch.matmul(es, value) + out_p.view(kvh, b, g * q, d).transpose(0, 1)
-        out = out / (es.sum(-1, keepdim=True) + z_p.view(kvh, b, g * q, 1).transpose(0, 1))
+    kp, vp = prefix  # [1, kvh, P, d]
+    n = b * g * q
+    qk = qg.transpose(0, 1).reshape(kvh, n, d)  # every row's queries of one KV head: one matmul each
+    sp = torch.bmm(qk, kp[0].transpose(-1, -2)) * scaling  # [kvh, n, P]
+    m = torch.maximum(sp.amax(-1, keepdim=True), scores.transpose(0, 1).reshape(kvh, n, s).amax(-1, keepdim=True))
+    ep = torch.exp(sp - m)
+    out_p = torch.bmm(ep, vp[0])  # [kvh, n, d]
+    z_p = ep.sum(-1, keepdim=True)
+    m_b = m.view(kvh, b, g * q, 1).transpose(0, 1)
+    es = torch.exp(scores - m_b)
+    out = torch.matmul(es, value) + out_p.view(kvh, b, g * q, d).transpose(0, 1)
+    out = out / (es.sum(-1, keepdim=True) + z_p.view(kvh, b, g * q, 1).transpose(0, 1))
     return out.view(b, h, q, d).transpose(1, 2).contiguous(), None
 
 
