@@ -170,10 +170,35 @@ def test_a_row_longer_than_a_prefill_chunk_is_prefilled_in_pieces(tiny_model_dir
     _, plain = backends
     small = HFBackend(str(tiny_model_dir), device="cpu", prefill_tokens=8)
     seen: list[int] = []
-    small.model.register_forward_pre_hook(lambda _m, _a, kw: seen.append(kw["input_ids"].shape[1]), with_kwargs=True)
+    # every forward (transformers' or the lean one) embeds its new tokens first
+    small.model.model.embed_tokens.register_forward_pre_hook(lambda _m, args: seen.append(args[0].shape[1]))
     params = GenParams(max_new_tokens=6)
     for prompts in (bfcl_like(QUESTIONS[2:3]), bfcl_like(QUESTIONS[2:4])):
         seen.clear()
         assert [c.text for c in small.generate(prompts, params)] == [c.text for c in plain.generate(prompts, params)]
         assert len(small.encode(prompts)[0]) > 40 and max(seen[1:]) <= 8  # seen[0]: the shared prefix, at batch 1
         assert len(seen) > 6
+
+
+@pytest.mark.parametrize("lean", [True, False])
+def test_with_nothing_shared_every_step_still_masks_the_pads(tiny_model_dir, backends, monkeypatch, lean):
+    """No common prefix (min_prefix out of reach) and rows of different lengths: every attention call, decode
+    steps included, gets the rows' mask, so no row attends to another's pads; texts equal plain `generate`."""
+    from harness.backends import shared_prefix as sp
+
+    _, plain = backends
+    calls: list[tuple[int, bool]] = []
+    real = sp.attention
+
+    def spy(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+        calls.append((query.shape[2], kwargs.get(sp.MASK_KWARG) is not None))
+        return real(module, query, key, value, attention_mask, scaling, dropout, **kwargs)
+
+    monkeypatch.setattr(sp, "attention", spy)
+    fast = HFBackend(str(tiny_model_dir), device="cpu", min_prefix=10_000, lean=lean)
+    params = GenParams(max_new_tokens=6)
+    got = fast.generate(bfcl_like(QUESTIONS), params)
+    assert fast.stats["prefix_tokens_computed"] == 0 and fast.stats["decode_steps"] > 0
+    assert (fast.lean is not None) == (lean and fast.onednn)
+    assert {q for q, _ in calls} > {1} and all(masked for _, masked in calls)
+    assert [c.text for c in got] == [c.text for c in plain.generate(bfcl_like(QUESTIONS), params)]

@@ -85,7 +85,7 @@ class HFBackend(BackendBase):
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int | None = None, adapter: str | None = None, threads: int | None = None,
                  prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True, shared_prefix: bool = True,
-                 onednn: bool = True, max_decode_rows: int = MAX_DECODE_ROWS, kv_budget_mb: int = 640,
+                 onednn: bool = True, lean: bool = True, max_decode_rows: int = MAX_DECODE_ROWS, kv_budget_mb: int = 640,
                  prefill_tokens: int = 2048, model_args: dict[str, Any] | None = None,
                  chat_template_kwargs: dict[str, Any] | None = None) -> None:
         """`batch_size` None (auto): prefill chunks are bounded by `prefill_tokens` only and decode rows by
@@ -102,6 +102,10 @@ class HFBackend(BackendBase):
         self.model_path = hf_load.resolve_model(model)
         self.device = hf_load.pick_device(device)
         self.dtype = hf_load.pick_dtype(dtype, self.device)
+        if self.device == "cpu":
+            from harness.backends.cpu_malloc import keep_freed_memory
+
+            keep_freed_memory()  # large temporaries reused, not faulted in again per layer (cpu_malloc.py)
         self.batch_size = None if batch_size is None else max(1, batch_size)
         self.prefix_cache = prefix_cache
         self.min_prefix = min_prefix
@@ -118,6 +122,11 @@ class HFBackend(BackendBase):
             from harness.backends.onednn import convert
 
             convert(self.model)
+        self.lean = None  # the lean forward step (lean_forward.py): Llama-family models on the oneDNN linears
+        if lean and self.onednn:
+            from harness.backends.lean_forward import LeanForward, lean_unsupported
+
+            self.lean = None if lean_unsupported(self.model) else LeanForward(self.model)
         self.eos_ids = self._eos_ids()
         self._anchor: tuple[list[int], Any] | None = None  # (token ids, per-layer (k, v) at batch 1)
         self.stats = {"prefix_tokens_computed": 0, "prefix_tokens_reused": 0, "suffix_tokens": 0,
@@ -133,7 +142,8 @@ class HFBackend(BackendBase):
         return {"backend": self.name, "model_path": self.model_path, "adapter": self.adapter,
                 "device": self.device, "dtype": str(self.dtype).replace("torch.", ""),
                 "batch_size": self.batch_size or "auto", "prefix_cache": self.prefix_cache,
-                "shared_prefix": self.shared_prefix, "onednn": self.onednn, **({"model_args": self.model_args} if self.model_args else {}),
+                "shared_prefix": self.shared_prefix, "onednn": self.onednn,
+                "lean_forward": self.lean is not None, **({"model_args": self.model_args} if self.model_args else {}),
                 **({"chat_template_kwargs": self.chat_template_kwargs} if self.chat_template_kwargs else {})}
 
     def provenance(self) -> dict[str, Any]:
@@ -266,6 +276,7 @@ class HFBackend(BackendBase):
             return gens
         from harness.backends.hf_decode import decode_loop
         from harness.backends.hf_prefill import prefill_copied
+        from harness.backends.lean_forward import model_step
 
         t0 = time.perf_counter()
         with torch.inference_mode():
@@ -284,7 +295,8 @@ class HFBackend(BackendBase):
             pos = torch.cat([st[2] for st in states])
             logits = torch.cat([st[3] for st in states])
             del states
-            gens = decode_loop(self.model, cache, mask, pos, logits, alive, None, params, self.eos_ids, self.stats)
+            step = model_step(self.model, None, shared=False)
+            gens = decode_loop(step, cache, mask, pos, logits, alive, params, self.eos_ids, self.stats)
         self.stats["decode_s"] += time.perf_counter() - t1
         return gens
 
@@ -296,16 +308,19 @@ class HFBackend(BackendBase):
 
         from harness.backends.hf_decode import decode_loop
         from harness.backends.hf_prefill import prefill_in_place
+        from harness.backends.lean_forward import model_step
         from harness.backends.shared_prefix import shared_prefix_attention
 
         t0 = time.perf_counter()
         order = [i for c in chunks for i in c]
+        step = self.lean.step(kv) if self.lean is not None else model_step(self.model, kv, shared=True)
         with torch.inference_mode(), shared_prefix_attention(self.model):
-            cache, mask, pos, logits = prefill_in_place(self.model, chunks, suffixes, plen, kv, params.max_new_tokens,
-                                                        self.tokenizer.pad_token_id, self.prefill_tokens, self.device)
+            cache, mask, pos, logits = prefill_in_place(self.model, step, chunks, suffixes, plen,
+                                                        params.max_new_tokens, self.tokenizer.pad_token_id,
+                                                        self.prefill_tokens, self.device)
             self.stats["suffix_tokens"] += sum(len(suffixes[i]) for i in order)
             t1 = time.perf_counter()
             self.stats["prefill_s"] += t1 - t0
-            gens = decode_loop(self.model, cache, mask, pos, logits, order, kv, params, self.eos_ids, self.stats)
+            gens = decode_loop(step, cache, mask, pos, logits, order, params, self.eos_ids, self.stats)
         self.stats["decode_s"] += time.perf_counter() - t1
         return gens

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.backends.lean_forward import Step
 
-def prefill_in_place(model: Any, chunks: list[list[int]], suffixes: list[list[int]], plen: int, kv: Any,
+
+def prefill_in_place(model: Any, step: Step, chunks: list[list[int]], suffixes: list[list[int]], plen: int,
                      max_new: int, pad_id: int, piece: int, device: Any) -> tuple[Any, Any, Any, Any]:
     """(cache, 2D suffix mask, next positions, next-token logits) of the rows `chunks` list, in that order. Run
-    under `shared_prefix_attention(model)` and inference mode; `kv` is the prefix's per-layer KV, or None."""
+    in inference mode; `step` is a shared-prefix step (lean_forward.py) bound to the prefix's KV."""
     import torch
 
     from harness.backends import kv_buffer
     from harness.backends.prefix_cache import layout_batch
-    from harness.backends.shared_prefix import MASK_KWARG, PREFIX_KWARG
 
     rows_total = sum(len(c) for c in chunks)
     width = max(len(suffixes[i]) for c in chunks for i in c)
@@ -35,12 +36,11 @@ def prefill_in_place(model: Any, chunks: list[list[int]], suffixes: list[list[in
         mask[rows, width - cw:] = torch.tensor(lay.attention_mask, device=device)[:, plen:]
         ids, positions = torch.tensor(lay.input_ids, device=device), torch.tensor(lay.position_ids, device=device)
         window = kv_buffer.row_window(cache, r, r + len(c), width - cw)
-        step = piece if len(c) == 1 else cw
-        for a in range(0, cw, step):
-            b = min(cw, a + step)
-            out = model(input_ids=ids[:, a:b], position_ids=positions[:, a:b], cache=window, use_cache=True,
-                        logits_to_keep=1, **{PREFIX_KWARG: kv, MASK_KWARG: mask[rows, :width - cw + b]})
-        logits.append(out.logits[:, -1, :])
+        size = piece if len(c) == 1 else cw
+        for a in range(0, cw, size):
+            b = min(cw, a + size)
+            out = step(ids[:, a:b], positions[:, a:b], window, mask[rows, :width - cw + b])
+        logits.append(out)
         pos.append(torch.tensor(lay.next_positions, device=device))
         r += len(c)
     kv_buffer.set_filled(cache, width)

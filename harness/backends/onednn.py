@@ -45,6 +45,11 @@ def _linear_class() -> type:
     return OneDNNLinear
 
 
+def is_onednn_linear(module: Any) -> bool:
+    """Whether `module` is a linear layer `convert` made (its packed weight is `packed_weight`)."""
+    return type(module).__name__ == "OneDNNLinear" and hasattr(module, "packed_weight")
+
+
 def convert(model: Any) -> int:
     """Replace every `nn.Linear` in `model` by a oneDNN one, in place; returns how many were replaced."""
     import gc
