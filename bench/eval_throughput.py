@@ -124,8 +124,25 @@ def matmul_rate(dtype_name: str, size: int = 1024, seconds: float = 2.0, onednn:
     return 2 * size**3 * reps / (time.perf_counter() - t0) / 1e9
 
 
-def floor_figures(model_dir, prompts, max_new_tokens: int, gen_tokens: int) -> dict:
-    """FLOPs over matmul rate: 2*params per token (lm head only for generated tokens) + attention."""
+def read_bandwidth(gib: int = 1, reps: int = 3) -> float:
+    """GB/s of reading a tensor far larger than the caches (a sum over `gib` GiB of fp32), best of `reps`: the
+    ceiling for a decode step, which reads every weight and the rows' KV once."""
+    import torch
+
+    x = torch.ones(gib * 2**28)
+    x.sum()
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        x.sum()
+        best = min(best, time.perf_counter() - t0)
+    return x.numel() * 4 / best / 1e9
+
+
+def floor_figures(model_dir, prompts, max_new_tokens: int, gen_lengths: list[int]) -> dict:
+    """FLOPs over matmul rate: 2*params per token (lm head only for generated tokens) + attention. For decode also
+    the bytes a step must read at least (all weights once per step, every row's KV, the shared prefix's once)
+    over the measured read bandwidth, with every row in one step: a decode step cannot beat either bound."""
     from transformers import AutoConfig, AutoTokenizer
 
     from harness.backends.prefix_cache import common_prefix_len
@@ -144,20 +161,29 @@ def floor_figures(model_dir, prompts, max_new_tokens: int, gen_tokens: int) -> d
     attn = 4 * layers * d  # per token per context position (QK^T and AV)
     flops_all = all_prompt * body + sum(len(e) ** 2 / 2 for e in enc) * attn
     flops_unique = unique_prompt * body + sum((len(e) ** 2 - lcp**2) / 2 for e in enc) * attn + lcp**2 / 2 * attn
+    gen_tokens = sum(gen_lengths)
     flops_gen = gen_tokens * (body + head + mean_ctx * attn)
     rates = {"float32": matmul_rate("float32"), "float32_onednn": matmul_rate("float32", onednn=True),
              "bfloat16": matmul_rate("bfloat16")}
     best32 = max(rates["float32"], rates["float32_onednn"])
+    weight_bytes = 4 * (body + head) // 2  # fp32: 2 FLOPs per parameter per token
+    kv_token_bytes = 4 * 2 * layers * kv  # k and v of every layer
+    steps = max(gen_lengths)
+    own_kv = sum((len(e) - lcp) * n + n * (n - 1) / 2 for e, n in zip(enc, gen_lengths, strict=True))
+    decode_bytes = steps * weight_bytes + (own_kv + steps * lcp) * kv_token_bytes
+    bandwidth = read_bandwidth()
     return {
         "prompt_tokens_all": all_prompt, "prompt_tokens_unique": unique_prompt, "shared_prefix": lcp,
         "generated_tokens": gen_tokens,
         "gflops_per_s": {k: round(v, 1) for k, v in rates.items()},
+        "read_gb_per_s": round(bandwidth, 1), "decode_gb_read": round(decode_bytes / 1e9, 1),
         "floor_s": {
             "fp32_all_prompt_tokens": round((flops_all + flops_gen) / rates["float32"] / 1e9, 1),
             "fp32_shared_prefix_once": round((flops_unique + flops_gen) / rates["float32"] / 1e9, 1),
             "fp32_best_kernel_shared_prefix_once": round((flops_unique + flops_gen) / best32 / 1e9, 1),
             "fp32_best_kernel_prefill": round(flops_unique / best32 / 1e9, 1),
             "fp32_best_kernel_decode": round(flops_gen / best32 / 1e9, 1),
+            "fp32_decode_memory": round(decode_bytes / bandwidth / 1e9, 1),
             "bf16_shared_prefix_once": round((flops_unique + flops_gen) / rates["bfloat16"] / 1e9, 1),
         },
     }
@@ -272,14 +298,14 @@ def main() -> int:
         res["identical_to_a"] = {m: round(sum(x == y for x, y in zip(texts["a"], t, strict=True)) / len(t), 4)
                                  for m, t in texts.items() if m != "a"}
     if "floor" in modes:
-        gen_tokens = len(prompts) * args.max_new_tokens
+        gen_lengths = [args.max_new_tokens] * len(prompts)
         if "a" in texts:  # actual generated tokens (EOS stops early)
             from transformers import AutoTokenizer
 
             tok = AutoTokenizer.from_pretrained(model_dir)
-            gen_tokens = sum(min(args.max_new_tokens, len(tok(t, add_special_tokens=False)["input_ids"]) + 1)
-                             for t in texts["a"])
-        res["floor"] = floor_figures(model_dir, prompts, args.max_new_tokens, gen_tokens)
+            gen_lengths = [min(args.max_new_tokens, len(tok(t, add_special_tokens=False)["input_ids"]) + 1)
+                           for t in texts["a"]]
+        res["floor"] = floor_figures(model_dir, prompts, args.max_new_tokens, gen_lengths)
     if "b" in res["wall_s"]:
         res["speedup_vs_b"] = {m: round(res["wall_s"]["b"] / w, 2) for m, w in res["wall_s"].items() if m != "b"}
     if "lmeval" in res["wall_s"] and "rest" in res["wall_s"]:

@@ -172,6 +172,29 @@ def test_inprocess_eval_builds_the_backend_from_the_rest_eval_flags(tmp_path, mo
         str(tmp_path / "run" / "checkpoint-2"), "cpu", "float32", 3, True)
 
 
+def test_checkpoint_eval_batches_as_rest_eval_does_by_default(tmp_path, monkeypatch):
+    """No batch size given: `--batch-size auto`, resolved in process as `rest eval` resolves it (the hf backend
+    hands up to 64 prompts to one generate call)."""
+    import harness.backends as backends
+    import harness.runner as runner
+    from harness.backends.hf import HFBackend
+
+    seen = {}
+    monkeypatch.setattr(backends, "make_backend", lambda name, args=None, **kw: seen.update(args=args) or object())
+
+    def fake_run(backend, cfg):
+        seen["batch"] = cfg.batch_size
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    cb = CheckpointEvalCallback(["test:parity"], limit=2, mode="inprocess", device="cpu", leaderboard=False)
+    assert "--batch-size auto" in " ".join(cb.subprocess_command(tmp_path / "checkpoint-1"))
+    fake_save(tmp_path / "run", 1, None)
+    rec = cb.evaluate_checkpoint(tmp_path / "run", 1)
+    assert "stop here" in rec["eval_error"]
+    assert seen["args"].batch_size == "auto" and seen["batch"] == HFBackend.MAX_DECODE_ROWS == 64
+
+
 def test_subprocess_command_mirrors_rest_eval(tmp_path):
     cb = CheckpointEvalCallback(["test:parity"], limit=3, mode="subprocess", max_new_tokens=9, device="cpu")
     cmd = cb.subprocess_command(tmp_path / "checkpoint-5")

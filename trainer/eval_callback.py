@@ -96,12 +96,13 @@ class CheckpointEvalCallback(TrainerCallback):
     limit: first N samples per task (speed), None = all.
     mode: auto, inprocess, subprocess or background (module docstring).
     fmt: the prompt format (`rest eval --format`; the paper scores BFCL in ToolRL's format).
+    batch_size: `rest eval --batch-size`: "auto" (the default, what `rest eval` does) or a number.
     settings: the backend's `rest eval` flags by destination (device, dtype, threads, adapter, kv_budget_mb...),
     checked here as `rest eval` checks them.
     """
 
     def __init__(self, tasks: list[str] | str, limit: int | None = None, mode: str = "auto", *,
-                 fmt: str = "auto", max_new_tokens: int = 256, batch_size: int = 8, backend: str = "hf",
+                 fmt: str = "auto", max_new_tokens: int = 256, batch_size: int | str = "auto", backend: str = "hf",
                  leaderboard: bool = True, n_boot: int = 200, timeout_s: float | None = None,
                  **settings: Any) -> None:
         from harness import tasks as registry
@@ -123,7 +124,7 @@ class CheckpointEvalCallback(TrainerCallback):
 
     # -- evaluation ---------------------------------------------------------------------------------
     def _eval_inprocess(self, ckpt: Path) -> dict[str, Any]:
-        from harness.backends import make_backend
+        from harness.backends import backend_class, make_backend
         from harness.backends.base import GenParams
         from harness.runner import RunConfig, run
 
@@ -131,8 +132,9 @@ class CheckpointEvalCallback(TrainerCallback):
         with _RngGuard():
             backend = make_backend(self.backend, args=args)
             try:
+                batch = backend_class(self.backend).run_batch_size(args)  # `auto` resolved as `rest eval` does
                 cfg = RunConfig(tasks=self.tasks, out_dir=ckpt / "eval", fmt=self.fmt, limit=self.limit,
-                                batch_size=self.batch_size, overwrite=True, model_label=str(ckpt), progress=False,
+                                batch_size=batch, overwrite=True, model_label=str(ckpt), progress=False,
                                 gen=GenParams(max_new_tokens=self.max_new_tokens))
                 return run(backend, cfg).to_json()
             finally:

@@ -102,10 +102,8 @@ class HFBackend(BackendBase):
         self.model_path = hf_load.resolve_model(model)
         self.device = hf_load.pick_device(device)
         self.dtype = hf_load.pick_dtype(dtype, self.device)
-        if self.device == "cpu":
-            from harness.backends.cpu_malloc import keep_freed_memory
-
-            keep_freed_memory()  # large temporaries reused, not faulted in again per layer (cpu_malloc.py)
+        # on CPU large temporaries are reused, not faulted in again per layer (cpu_malloc.py)
+        self.keeps_freed_memory = self.device == "cpu" and self._keep_freed_memory()
         self.batch_size = None if batch_size is None else max(1, batch_size)
         self.prefix_cache = prefix_cache
         self.min_prefix = min_prefix
@@ -131,6 +129,12 @@ class HFBackend(BackendBase):
         self._anchor: tuple[list[int], Any] | None = None  # (token ids, per-layer (k, v) at batch 1)
         self.stats = {"prefix_tokens_computed": 0, "prefix_tokens_reused": 0, "suffix_tokens": 0,
                       "decode_steps": 0, "decode_rows": 0, "compactions": 0, "prefill_s": 0.0, "decode_s": 0.0}
+
+    @staticmethod
+    def _keep_freed_memory() -> bool:
+        from harness.backends.cpu_malloc import keep_freed_memory
+
+        return keep_freed_memory()
 
     def _eos_ids(self) -> set[int]:
         ids = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
@@ -169,9 +173,15 @@ class HFBackend(BackendBase):
 
     def generate(self, prompts: list[Prompt], params: GenParams) -> list[Completion]:
         encoded = self.encode(prompts)
-        if self.prefix_cache and self._full_attention() and not hf_sampling.active_options(params):
-            return self._generate_fast(encoded, params)
-        return self._generate_plain(encoded, params)
+        try:
+            if self.prefix_cache and self._full_attention() and not hf_sampling.active_options(params):
+                return self._generate_fast(encoded, params)
+            return self._generate_plain(encoded, params)
+        finally:
+            if self.keeps_freed_memory:  # what this call freed goes back: the next call may need other sizes
+                from harness.backends.cpu_malloc import release_freed_memory
+
+                release_freed_memory()
 
     def _full_attention(self) -> bool:
         """The fast path builds plain full-attention caches; sliding-window models take the plain path."""

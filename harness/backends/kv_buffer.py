@@ -40,7 +40,12 @@ class BufferedLayer(DynamicLayer):
         return self._n
 
     def batch_select_indices(self, indices) -> None:
-        self._k, self._v = self._k[indices], self._v[indices]
+        """Keep rows `indices` (ascending), moved to the front of the same buffers: no second cache is built
+        (one layer's selected rows at a time are the only copy)."""
+        n = len(indices)
+        self._k[:n] = self._k[indices]
+        self._v[:n] = self._v[indices]
+        self._k, self._v = self._k[:n], self._v[:n]
         self._views()
 
     def crop(self, tokens_to_remove: int) -> None:
@@ -49,17 +54,17 @@ class BufferedLayer(DynamicLayer):
 
 
 def allocate(config: Any, rows: int, capacity: int, dtype: Any, device: Any) -> DynamicCache:
-    """An empty cache of `rows` rows with room for `capacity` tokens each (one buffer per layer)."""
+    """An empty cache of `rows` rows with room for `capacity` tokens each. Every layer's K and V are views of ONE
+    allocation: on CPU a block that large is mapped and unmapped as a whole, so caches of changing sizes (one per
+    turn of a multi-turn run) never leave holes in the heap that the next, larger one cannot reuse."""
     import torch
 
     cfg = config.get_text_config(decoder=True)
     heads = getattr(cfg, "num_key_value_heads", None) or cfg.num_attention_heads
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-    shape = (rows, heads, capacity, head_dim)
+    block = torch.zeros((cfg.num_hidden_layers, 2, rows, heads, capacity, head_dim), dtype=dtype, device=device)
     cache = DynamicCache()
-    cache.layers = [BufferedLayer(torch.zeros(shape, dtype=dtype, device=device),
-                                  torch.zeros(shape, dtype=dtype, device=device), 0)
-                    for _ in range(cfg.num_hidden_layers)]
+    cache.layers = [BufferedLayer(block[i, 0], block[i, 1], 0) for i in range(cfg.num_hidden_layers)]
     cache.layer_class_to_replicate = None
     return cache
 
