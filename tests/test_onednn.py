@@ -29,6 +29,26 @@ def test_convert_replaces_every_linear_and_keeps_the_logits(tiny_model_dir):
         want, got = ref(input_ids=ids).logits, model(input_ids=ids).logits
     assert got.shape == want.shape and got.dtype == torch.float32
     assert torch.allclose(got, want, atol=1e-4, rtol=1e-4)
+    # the tied output layer reads the embedding's weight: one copy of the vocabulary matrix, not two
+    assert model.config.tie_word_embeddings
+    assert not model.lm_head.packed_weight.is_mkldnn
+    assert model.lm_head.packed_weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+
+
+def test_an_untied_output_layer_is_packed_like_the_others():
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    from harness.backends.onednn import convert
+
+    cfg = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=1, num_attention_heads=2,
+                      tie_word_embeddings=False)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(cfg).eval()
+    head = model.lm_head.weight.detach().clone()
+    convert(model)
+    assert model.lm_head.packed_weight.is_mkldnn  # its own packed copy
+    x = torch.randn(3, 32)
+    assert torch.allclose(model.lm_head(x), x @ head.T, atol=1e-5)
 
 
 def test_default_cpu_fp32_backend_uses_it_and_matches_one_at_a_time_generate(tiny_model_dir):

@@ -178,10 +178,14 @@ class HFBackend(BackendBase):
                 return self._generate_fast(encoded, params)
             return self._generate_plain(encoded, params)
         finally:
-            if self.keeps_freed_memory:  # what this call freed goes back: the next call may need other sizes
-                from harness.backends.cpu_malloc import release_freed_memory
+            self._release()  # what this call freed goes back: the next call may need other sizes
 
-                release_freed_memory()
+    def _release(self) -> None:
+        """Hand the heap's free pages back (cpu_malloc.py) where the backend keeps freed memory."""
+        if self.keeps_freed_memory:
+            from harness.backends.cpu_malloc import release_freed_memory
+
+            release_freed_memory()
 
     def _full_attention(self) -> bool:
         """The fast path builds plain full-attention caches; sliding-window models take the plain path."""
@@ -327,7 +331,7 @@ class HFBackend(BackendBase):
         with torch.inference_mode(), shared_prefix_attention(self.model):
             cache, mask, pos, logits = prefill_in_place(self.model, step, chunks, suffixes, plen,
                                                         params.max_new_tokens, self.tokenizer.pad_token_id,
-                                                        self.prefill_tokens, self.device)
+                                                        self.prefill_tokens, self.device, self._release)
             self.stats["suffix_tokens"] += sum(len(suffixes[i]) for i in order)
             t1 = time.perf_counter()
             self.stats["prefill_s"] += t1 - t0

@@ -11,15 +11,18 @@ Two forms, the same numbers for every row:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from harness.backends.lean_forward import Step
 
 
 def prefill_in_place(model: Any, step: Step, chunks: list[list[int]], suffixes: list[list[int]], plen: int,
-                     max_new: int, pad_id: int, piece: int, device: Any) -> tuple[Any, Any, Any, Any]:
+                     max_new: int, pad_id: int, piece: int, device: Any,
+                     after_chunk: Callable[[], None] | None = None) -> tuple[Any, Any, Any, Any]:
     """(cache, 2D suffix mask, next positions, next-token logits) of the rows `chunks` list, in that order. Run
-    in inference mode; `step` is a shared-prefix step (lean_forward.py) bound to the prefix's KV."""
+    in inference mode; `step` is a shared-prefix step (lean_forward.py) bound to the prefix's KV; `after_chunk`
+    runs after each chunk (the backend hands freed memory back there: chunks differ in shape)."""
     import torch
 
     from harness.backends import kv_buffer
@@ -43,6 +46,8 @@ def prefill_in_place(model: Any, step: Step, chunks: list[list[int]], suffixes: 
         logits.append(out)
         pos.append(torch.tensor(lay.next_positions, device=device))
         r += len(c)
+        if after_chunk is not None:
+            after_chunk()
     kv_buffer.set_filled(cache, width)
     return cache, mask, torch.cat(pos), torch.cat(logits)
 
