@@ -85,12 +85,13 @@ class HFBackend(BackendBase):
     def __init__(self, model: str | None = None, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int | None = None, adapter: str | None = None, threads: int | None = None,
                  prefix_cache: bool = True, min_prefix: int = 16, buffered_kv: bool = True, shared_prefix: bool = True,
-                 onednn: bool = True, lean: bool = True, max_decode_rows: int = MAX_DECODE_ROWS, kv_budget_mb: int = 640,
-                 prefill_tokens: int = 2048, model_args: dict[str, Any] | None = None,
-                 chat_template_kwargs: dict[str, Any] | None = None) -> None:
+                 onednn: bool = True, lean: bool = True, keep_freed_memory: bool = True,
+                 max_decode_rows: int = MAX_DECODE_ROWS, kv_budget_mb: int = 640, prefill_tokens: int = 2048,
+                 model_args: dict[str, Any] | None = None, chat_template_kwargs: dict[str, Any] | None = None) -> None:
         """`batch_size` None (auto): prefill chunks are bounded by `prefill_tokens` only and decode rows by
         `kv_budget_mb` (at most `max_decode_rows`); a number caps the rows of a prefill chunk (and of a plain
-        `generate` batch) too."""
+        `generate` batch) too. `onednn`, `lean`, `keep_freed_memory`: the CPU fast path's parts (onednn.py,
+        lean_forward.py, cpu_malloc.py), each on by default; `bench/hf_fast_path.py` turns them off one at a time."""
         import torch
 
         if threads is not None:
@@ -102,8 +103,11 @@ class HFBackend(BackendBase):
         self.model_path = hf_load.resolve_model(model)
         self.device = hf_load.pick_device(device)
         self.dtype = hf_load.pick_dtype(dtype, self.device)
-        # on CPU large temporaries are reused, not faulted in again per layer (cpu_malloc.py)
-        self.keeps_freed_memory = self.device == "cpu" and self._keep_freed_memory()
+        self.keeps_freed_memory = False  # on CPU: large temporaries reused, not faulted in again per layer
+        if keep_freed_memory and self.device == "cpu":
+            from harness.backends import cpu_malloc
+
+            self.keeps_freed_memory = cpu_malloc.keep_freed_memory()
         self.batch_size = None if batch_size is None else max(1, batch_size)
         self.prefix_cache = prefix_cache
         self.min_prefix = min_prefix
@@ -129,12 +133,6 @@ class HFBackend(BackendBase):
         self._anchor: tuple[list[int], Any] | None = None  # (token ids, per-layer (k, v) at batch 1)
         self.stats = {"prefix_tokens_computed": 0, "prefix_tokens_reused": 0, "suffix_tokens": 0,
                       "decode_steps": 0, "decode_rows": 0, "compactions": 0, "prefill_s": 0.0, "decode_s": 0.0}
-
-    @staticmethod
-    def _keep_freed_memory() -> bool:
-        from harness.backends.cpu_malloc import keep_freed_memory
-
-        return keep_freed_memory()
 
     def _eos_ids(self) -> set[int]:
         ids = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
